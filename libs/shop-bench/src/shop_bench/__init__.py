@@ -1,0 +1,110 @@
+"""A tiny harness for benchmarks that compare against a baseline measured in the same run.
+
+Figures on a shared 2-core machine drift from run to run, so every figure here is a ratio to a
+baseline taken in the same process or the same loop, interleaved, with medians of repeated runs.
+Benchmarks print; they never fail a build (speed goals are read, not asserted in tests).
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "Comparison",
+    "compare_calls",
+    "compare_fresh_processes",
+    "fresh_process_seconds",
+    "report",
+]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A measured figure against its baseline, and the goal for their ratio."""
+
+    name: str
+    subject_seconds: float
+    baseline_seconds: float
+    target_ratio: float | None = None
+    unit: str = "s"
+    scale: float = 1.0
+
+    @property
+    def ratio(self) -> float:
+        return self.subject_seconds / self.baseline_seconds
+
+    @property
+    def meets_target(self) -> bool | None:
+        return None if self.target_ratio is None else self.ratio <= self.target_ratio
+
+    def line(self) -> str:
+        verdict = {None: "", True: "  meets target", False: "  MISSES target"}[self.meets_target]
+        target = f" (target <= {self.target_ratio:.2f}x)" if self.target_ratio is not None else ""
+        return (
+            f"{self.name}: {self.subject_seconds * self.scale:.3f} {self.unit} vs baseline "
+            f"{self.baseline_seconds * self.scale:.3f} {self.unit} = {self.ratio:.2f}x{target}{verdict}"
+        )
+
+
+def fresh_process_seconds(code: str, *, python: str = sys.executable) -> float:
+    """Wall time of a new interpreter that runs `code` and exits (imports included)."""
+    started = time.perf_counter()
+    subprocess.run([python, "-c", code], check=True)
+    return time.perf_counter() - started
+
+
+def compare_fresh_processes(
+    name: str, subject: str, baseline: str, *, runs: int = 15, target_ratio: float | None = None
+) -> Comparison:
+    """Median wall time of fresh processes running `subject` against ones running `baseline`,
+    interleaved so that drift in the machine's load hits both alike."""
+    # Warm the file system cache and bytecode caches once for both, outside the measurement.
+    fresh_process_seconds(subject)
+    fresh_process_seconds(baseline)
+    subject_times, baseline_times = [], []
+    for _ in range(runs):
+        subject_times.append(fresh_process_seconds(subject))
+        baseline_times.append(fresh_process_seconds(baseline))
+    return Comparison(
+        name, statistics.median(subject_times), statistics.median(baseline_times), target_ratio
+    )
+
+
+def compare_calls(
+    name: str,
+    subject: Callable[[], object],
+    baseline: Callable[[], object],
+    *,
+    runs: int = 21,
+    target_ratio: float | None = None,
+    per: int = 1,
+) -> Comparison:
+    """Median time of in-process calls, interleaved; `per` divides the times (e.g. per record)."""
+    subject()
+    baseline()
+    subject_times, baseline_times = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subject()
+        subject_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        baseline()
+        baseline_times.append(time.perf_counter() - started)
+    return Comparison(
+        name,
+        statistics.median(subject_times) / per,
+        statistics.median(baseline_times) / per,
+        target_ratio,
+        unit="us" if per > 1 else "s",
+        scale=1e6 if per > 1 else 1.0,
+    )
+
+
+def report(title: str, comparisons: Sequence[Comparison]) -> str:
+    """The figures as printed lines under a title."""
+    return "\n".join([f"== {title}", *(f"  {comparison.line()}" for comparison in comparisons)])

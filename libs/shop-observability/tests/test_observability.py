@@ -1,0 +1,173 @@
+import io
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import shop_observability
+from shop_observability import bind_event, instrumented, logger, tracing_enabled
+
+
+@dataclass
+class Context:
+    """The attributes of a Lambda context that Powertools reads."""
+
+    function_name: str = "inventory-test-listener"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = (
+        "arn:aws:lambda:eu-west-1:123456789012:function:inventory-test-listener"
+    )
+    aws_request_id: str = "request-1"
+
+
+@dataclass
+class Event:
+    id: str = "event-1"
+    type: str = "order-placed"
+    correlation_id: str = "order-1"
+    seen: list[str] = field(default_factory=list)
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """What the function's log handler writes (to stdout, for CloudWatch, outside tests)."""
+    stream = io.StringIO()
+    previous = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+    yield stream
+    logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+def test_log_lines_carry_the_function_context_and_the_events_correlation_id(
+    log_output: io.StringIO,
+) -> None:
+    # Given an instrumented handler that binds the event it handles
+    @instrumented
+    def handle(event: dict[str, Any], context: Context) -> str:
+        bind_event(Event())
+        logger.info("order placed", order_id="order-1")
+        logging.getLogger("shop_streams.processor").warning(
+            "record failed", extra={"record_id": "r-1"}
+        )
+        return "done"
+
+    # When it is invoked
+    result = handle({}, Context())
+
+    # Then both its own line and the library's line are JSON with the same context
+    assert result == "done"
+    own, library = (line for line in json_lines(log_output.getvalue()) if "message" in line)
+    for line in (own, library):
+        assert line["correlation_id"] == "order-1"
+        assert line["event_id"] == "event-1"
+        assert line["event_type"] == "order-placed"
+        assert line["function_name"] == "inventory-test-listener"
+    assert (own["message"], own["order_id"]) == ("order placed", "order-1")
+    assert (library["message"], library["record_id"]) == ("record failed", "r-1")
+
+
+def test_the_context_of_one_invocation_does_not_leak_into_the_next(log_output: io.StringIO) -> None:
+    @instrumented
+    def handle(event: dict[str, Any], context: Context) -> None:
+        if event.get("bind"):
+            bind_event(Event(correlation_id="order-7"))
+        logger.info("handled")
+
+    handle({"bind": True}, Context())
+    handle({}, Context())
+
+    first, second = (
+        line for line in json_lines(log_output.getvalue()) if line.get("message") == "handled"
+    )
+    assert first["correlation_id"] == "order-7"
+    assert "correlation_id" not in second
+
+
+def test_a_cold_start_metric_is_flushed_once_per_process() -> None:
+    # Given a fresh process, as a Lambda cold start is, invoking an instrumented handler twice
+    code = (
+        "from dataclasses import dataclass\n"
+        "import shop_observability\n"
+        "@dataclass\n"
+        "class Context:\n"
+        "    function_name: str = 'f'\n"
+        "    memory_limit_in_mb: int = 128\n"
+        "    invoked_function_arn: str = 'arn:aws:lambda:eu-west-1:123456789012:function:f'\n"
+        "    aws_request_id: str = 'r'\n"
+        "@shop_observability.instrumented\n"
+        "def handle(event, context): return None\n"
+        "handle({}, Context()); handle({}, Context())\n"
+    )
+
+    # When it runs
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+
+    # Then exactly one metric document is written, the cold start, in the default namespace
+    metrics = [line for line in json_lines(result.stdout) if "_aws" in line]
+    assert len(metrics) == 1
+    [directive] = metrics[0]["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "autonomous-shop"
+    assert directive["Metrics"] == [{"Name": "ColdStart", "Unit": "Count"}]
+    assert "Warning" not in result.stderr
+
+
+def test_instrumented_keeps_the_handlers_name() -> None:
+    @instrumented
+    def handle(event: dict[str, Any], context: Context) -> None:
+        return None
+
+    assert handle.__name__ == "handle"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, False),
+        ({"AWS_LAMBDA_FUNCTION_NAME": "f"}, True),
+        ({"AWS_LAMBDA_FUNCTION_NAME": "f", "POWERTOOLS_TRACE_DISABLED": "true"}, False),
+        ({"AWS_LAMBDA_FUNCTION_NAME": "f", "POWERTOOLS_TRACE_DISABLED": "1"}, False),
+    ],
+)
+def test_tracing_is_on_in_lambda_unless_disabled(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: bool
+) -> None:
+    for name in ("AWS_LAMBDA_FUNCTION_NAME", "POWERTOOLS_TRACE_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert tracing_enabled() is expected
+
+
+def test_an_untraced_function_never_imports_the_xray_sdk() -> None:
+    # A fresh process, as a Lambda cold start is
+    code = (
+        "import sys, shop_observability\n"
+        "@shop_observability.instrumented\n"
+        "def handle(event, context): return None\n"
+        "print('aws_xray_sdk' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_a_traced_function_gets_a_tracer_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "f")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
+
+    @instrumented
+    def handle(event: dict[str, Any], context: Context) -> str:
+        return "ok"
+
+    assert shop_observability.tracer() is shop_observability.tracer()
+    assert handle({}, Context()) == "ok"

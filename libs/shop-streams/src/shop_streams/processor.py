@@ -1,0 +1,202 @@
+"""Dispatching domain events to handlers by type, one record at a time.
+
+Every record gets one of three outcomes: handled, skipped (an event this service produced itself,
+or one of a type it does not handle), or failed. A failed record is both
+
+- named in the partial batch response, so the event source's own policy applies to it (bounded
+  retries, bisecting, the on-failure destination or DLQ), and
+- published as a `fault` event carrying the record and the error, so it is visible at once and
+  parked where it can be resubmitted.
+
+The records behind a failed one are still handled in the same invocation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from shop_envelope import (
+    DomainEvent,
+    Envelope,
+    EventFactory,
+    EventRegistry,
+    FaultEvent,
+    UnknownEventType,
+)
+from shop_publisher import EventPublisher, PublishError
+
+from shop_streams.errors import RecordFailed
+from shop_streams.faults import fault_for
+from shop_streams.records import DYNAMODB, EVENTBRIDGE, Record, is_fifo, records_of, source_of
+
+logger = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=DomainEvent)
+Handler = Callable[[E], None]
+PartialBatchResponse = dict[str, list[dict[str, str]]]
+UnknownTypes = Literal["skip", "fault"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    error: BaseException
+    fault: FaultEvent
+
+
+@dataclass
+class BatchReport:
+    handled: int = 0
+    skipped: int = 0
+    failed_items: list[str] = field(default_factory=list)
+    faults: list[FaultEvent] = field(default_factory=list)
+
+    def response(self) -> PartialBatchResponse:
+        return {"batchItemFailures": [{"itemIdentifier": item} for item in self.failed_items]}
+
+
+class EventProcessor:
+    """Routes the events of a Kinesis, SQS or EventBridge Lambda event to handlers by type.
+
+    >>> listener = EventProcessor(events=EventFactory(source="inventory"), faults=publisher)
+    >>> @listener.on(OrderPlaced)
+    ... def reserve(event: OrderPlaced) -> None: ...
+    >>> def handle(event, context):
+    ...     return listener.process(event)
+    """
+
+    def __init__(
+        self,
+        *,
+        events: EventFactory,
+        faults: EventPublisher,
+        unknown_types: UnknownTypes = "skip",
+        on_event: Callable[[Envelope], None] | None = None,
+    ) -> None:
+        """`events` stamps the fault events and names this service: events whose source is the
+        same service are skipped. `unknown_types="fault"` treats an event of a type no handler is
+        registered for as a failure, for functions whose subscription filter should never let one
+        through. `on_event` is called with every event before its handler (to bind log context)."""
+        self._events = events
+        self._faults = faults
+        self._unknown_types = unknown_types
+        self._on_event = on_event
+        self._registry = EventRegistry()
+        self._routes: dict[str, Callable[[Any], None]] = {}
+
+    def on(self, event_class: type[E]) -> Callable[[Handler[E]], Handler[E]]:
+        """Register the handler of one event type (a decorator)."""
+
+        def register(handler: Handler[E]) -> Handler[E]:
+            if event_class.event_type in self._routes:
+                raise ValueError(f"{event_class.event_type!r} already has a handler")
+            self._registry.register(event_class)
+            self._routes[event_class.event_type] = handler
+            return handler
+
+        return register
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        """The types this processor handles: what its subscription filter should let through."""
+        return self._registry.types
+
+    def process(self, event: Mapping[str, Any]) -> PartialBatchResponse | None:
+        """Process a Lambda event; returns the partial batch response for batch sources."""
+        if not self._routes:
+            raise LookupError("no handlers are registered: register one per event type with `on`")
+        source = source_of(event)
+        if source == EVENTBRIDGE:
+            self._process_single(next(records_of(event)))
+            return None
+        if source == DYNAMODB:
+            raise TypeError(
+                "DynamoDB stream records are changes, not events: use ChangeDataCapture"
+            )
+        report = self._process_batch(records_of(event), stop_at_first_failure=is_fifo(event))
+        return report.response()
+
+    def _process_batch(
+        self, records: Iterable[Record], *, stop_at_first_failure: bool
+    ) -> BatchReport:
+        report = BatchReport()
+        for record in records:
+            if stop_at_first_failure and report.failed_items:
+                # A FIFO queue keeps order only if nothing behind a failed message is handled.
+                report.failed_items.append(record.item_identifier)
+                continue
+            failure = self._dispatch(record, report)
+            if failure is not None:
+                report.failed_items.append(record.item_identifier)
+                report.faults.append(failure.fault)
+        self._publish_faults(report.faults)
+        logger.info(
+            "batch processed",
+            extra={
+                "handled": report.handled,
+                "skipped": report.skipped,
+                "failed": len(report.failed_items),
+            },
+        )
+        return report
+
+    def _process_single(self, record: Record) -> None:
+        failure = self._dispatch(record, BatchReport())
+        if failure is not None:
+            self._publish_faults([failure.fault])
+            raise RecordFailed(record.record_id, failure.error) from failure.error
+
+    def _dispatch(self, record: Record, report: BatchReport) -> Failure | None:
+        """Handle one record; the failure, with its fault event, if it failed."""
+        try:
+            event = self._registry.parse(record.body())
+        except UnknownEventType as unknown:
+            if self._unknown_types == "skip" or self._is_own(unknown.envelope):
+                report.skipped += 1
+                return None
+            return self._failed(record, unknown, unknown.envelope)
+        except Exception as unreadable:  # not an event: invalid envelope or payload, bad encoding
+            return self._failed(record, unreadable)
+
+        if self._is_own(event):
+            report.skipped += 1
+            return None
+        if self._on_event is not None:
+            self._on_event(event)
+        try:
+            self._routes[event.type](event)
+        except Exception as error:
+            return self._failed(record, error, event)
+        report.handled += 1
+        return None
+
+    def _is_own(self, event: Envelope) -> bool:
+        return event.tags.source == self._events.source
+
+    def _failed(
+        self, record: Record, error: BaseException, event: Envelope | None = None
+    ) -> Failure:
+        logger.warning(
+            "record failed",
+            extra={
+                "record_id": record.record_id,
+                "error_type": type(error).__name__,
+                "error": str(error),
+                "event_type": event.type if event else None,
+                "event_id": event.id if event else None,
+            },
+        )
+        return Failure(error, fault_for(record, error, self._events, event))
+
+    def _publish_faults(self, faults: list[FaultEvent]) -> None:
+        if not faults:
+            return
+        try:
+            self._faults.publish(faults)
+        except PublishError as error:
+            # Nothing is lost: every faulted record is also in the partial batch response, so the
+            # event source retries it and, when retries run out, sends it to its on-failure
+            # destination.
+            logger.error("fault events not published", extra={"unpublished": len(error.failed)})

@@ -1,0 +1,42 @@
+# The verbs of one workspace member (a library or a service): include it from the member's Makefile.
+#   setup    the whole workspace (members share one lock file and one environment)
+#   lint     ruff format check, ruff, mypy (strict for libraries)
+#   check    this member's tests only;  test = lint + check
+#   package  a service: `serverless package` (osls, offline); a library: its wheel and sdist
+#   bench    the member's benchmarks (bench/*.py), printing figures
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+include $(ROOT)/make/common.mk
+
+MEMBER := $(notdir $(CURDIR))
+IS_LIBRARY := $(filter libs,$(notdir $(abspath $(CURDIR)/..)))
+MYPY_SOURCE_FLAGS := $(if $(IS_LIBRARY),--strict,)
+STAGE ?= local
+
+.PHONY: setup lint check test package bench
+
+setup:
+	@$(MAKE) -C $(ROOT) setup
+
+lint:
+	$(RUN) ruff format --check .
+	$(RUN) ruff check .
+	$(RUN) mypy --cache-dir $(ROOT)/.mypy_cache $(MYPY_SOURCE_FLAGS) src
+	@if [ -d tests ]; then $(RUN) mypy --cache-dir $(ROOT)/.mypy_cache tests; fi
+
+check:
+	@$(ROOT)/make/pytest-or-fail $(RUN) pytest tests
+
+test: lint check
+
+package:
+	@if [ -f serverless.yml ]; then \
+	  $(ROOT)/make/serverless package --stage $(STAGE); \
+	else \
+	  $(UV) build --quiet --package $(MEMBER) --out-dir dist; \
+	  ls -1 dist; \
+	fi
+
+bench:
+	@if ls bench/*.py >/dev/null 2>&1; then \
+	  for script in bench/*.py; do $(RUN) python $$script; done; \
+	else echo "$(MEMBER): no benchmarks"; fi
