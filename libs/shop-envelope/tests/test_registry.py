@@ -32,7 +32,8 @@ def test_parse_turns_bytes_text_or_a_mapping_into_the_typed_event(
 
 def test_a_single_registered_type_parses_without_a_union() -> None:
     registry = EventRegistry([OrderPlaced])
-    assert registry.parse(order_placed().to_json()) == order_placed()
+    placed = order_placed()
+    assert registry.parse(placed.to_json()) == placed
 
 
 def test_not_json_is_an_invalid_envelope(registry: EventRegistry) -> None:

@@ -54,9 +54,10 @@ class EventRegistry:
         """A typed event, or `InvalidEnvelope`, `UnknownEventType` or `InvalidEvent`."""
         adapter = self._adapter or self._build_adapter()
         try:
-            if isinstance(data, Mapping):
-                return adapter.validate_python(data)
-            return adapter.validate_json(data)
+            # Concrete types first: an isinstance check against the Mapping ABC costs more.
+            if isinstance(data, bytes | str):
+                return adapter.validate_json(data)
+            return adapter.validate_python(data)
         except ValidationError as error:
             raise self._explain(data, error) from error
 

@@ -14,7 +14,7 @@ The records behind a failed one are still handled in the same invocation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -30,7 +30,17 @@ from shop_publisher import EventPublisher, PublishError
 
 from shop_streams.errors import RecordFailed
 from shop_streams.faults import fault_for
-from shop_streams.records import DYNAMODB, EVENTBRIDGE, Record, is_fifo, records_of, source_of
+from shop_streams.records import (
+    DYNAMODB,
+    EVENTBRIDGE,
+    Body,
+    Record,
+    body_reader,
+    is_fifo,
+    raw_records,
+    record_of,
+    source_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +52,7 @@ UnknownTypes = Literal["skip", "fault"]
 
 @dataclass(frozen=True)
 class Failure:
+    record: Record
     error: BaseException
     fault: FaultEvent
 
@@ -108,28 +119,32 @@ class EventProcessor:
         if not self._routes:
             raise LookupError("no handlers are registered: register one per event type with `on`")
         source = source_of(event)
-        if source == EVENTBRIDGE:
-            self._process_single(next(records_of(event)))
-            return None
+        if not source:  # an empty batch: nothing to do, nothing to report
+            return BatchReport().response()
         if source == DYNAMODB:
             raise TypeError(
                 "DynamoDB stream records are changes, not events: use ChangeDataCapture"
             )
-        report = self._process_batch(records_of(event), stop_at_first_failure=is_fifo(event))
+        records = raw_records(event, source)
+        if source == EVENTBRIDGE:
+            self._process_single(source, records[0])
+            return None
+        report = self._process_batch(source, records, stop_at_first_failure=is_fifo(event))
         return report.response()
 
     def _process_batch(
-        self, records: Iterable[Record], *, stop_at_first_failure: bool
+        self, source: str, records: list[Mapping[str, Any]], *, stop_at_first_failure: bool
     ) -> BatchReport:
         report = BatchReport()
-        for record in records:
+        read_body = body_reader(source)
+        for raw in records:
             if stop_at_first_failure and report.failed_items:
                 # A FIFO queue keeps order only if nothing behind a failed message is handled.
-                report.failed_items.append(record.item_identifier)
+                report.failed_items.append(record_of(source, raw).item_identifier)
                 continue
-            failure = self._dispatch(record, report)
+            failure = self._dispatch(source, raw, read_body, report)
             if failure is not None:
-                report.failed_items.append(record.item_identifier)
+                report.failed_items.append(failure.record.item_identifier)
                 report.faults.append(failure.fault)
         self._publish_faults(report.faults)
         logger.info(
@@ -142,23 +157,29 @@ class EventProcessor:
         )
         return report
 
-    def _process_single(self, record: Record) -> None:
-        failure = self._dispatch(record, BatchReport())
+    def _process_single(self, source: str, raw: Mapping[str, Any]) -> None:
+        failure = self._dispatch(source, raw, body_reader(source), BatchReport())
         if failure is not None:
             self._publish_faults([failure.fault])
-            raise RecordFailed(record.record_id, failure.error) from failure.error
+            raise RecordFailed(failure.record.record_id, failure.error) from failure.error
 
-    def _dispatch(self, record: Record, report: BatchReport) -> Failure | None:
+    def _dispatch(
+        self,
+        source: str,
+        raw: Mapping[str, Any],
+        read_body: Callable[[Mapping[str, Any]], Body],
+        report: BatchReport,
+    ) -> Failure | None:
         """Handle one record; the failure, with its fault event, if it failed."""
         try:
-            event = self._registry.parse(record.body())
+            event = self._registry.parse(read_body(raw))
         except UnknownEventType as unknown:
             if self._unknown_types == "skip" or self._is_own(unknown.envelope):
                 report.skipped += 1
                 return None
-            return self._failed(record, unknown, unknown.envelope)
+            return self._failed(record_of(source, raw), unknown, unknown.envelope)
         except Exception as unreadable:  # not an event: invalid envelope or payload, bad encoding
-            return self._failed(record, unreadable)
+            return self._failed(record_of(source, raw), unreadable)
 
         if self._is_own(event):
             report.skipped += 1
@@ -168,7 +189,7 @@ class EventProcessor:
         try:
             self._routes[event.type](event)
         except Exception as error:
-            return self._failed(record, error, event)
+            return self._failed(record_of(source, raw), error, event)
         report.handled += 1
         return None
 
@@ -188,7 +209,7 @@ class EventProcessor:
                 "event_id": event.id if event else None,
             },
         )
-        return Failure(error, fault_for(record, error, self._events, event))
+        return Failure(record, error, fault_for(record, error, self._events, event))
 
     def _publish_faults(self, faults: list[FaultEvent]) -> None:
         if not faults:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,14 +30,38 @@ class Record:
 
     def body(self) -> bytes | Mapping[str, Any]:
         """The domain event this record carries: JSON bytes, or an already decoded mapping."""
-        if self.event_source == KINESIS:
-            return base64.b64decode(self.raw["kinesis"]["data"])
-        if self.event_source == SQS:
-            return _unwrap_eventbridge(self.raw["body"])
-        if self.event_source == EVENTBRIDGE:
-            detail: Mapping[str, Any] = self.raw["detail"]
-            return detail
-        raise UnsupportedEvent(f"records from {self.event_source} carry no domain event body")
+        return body_reader(self.event_source)(self.raw)
+
+
+Body = bytes | Mapping[str, Any]
+
+
+def kinesis_body(raw: Mapping[str, Any]) -> Body:
+    return base64.b64decode(raw["kinesis"]["data"])
+
+
+def sqs_body(raw: Mapping[str, Any]) -> Body:
+    return _unwrap_eventbridge(raw["body"])
+
+
+def eventbridge_body(raw: Mapping[str, Any]) -> Body:
+    detail: Mapping[str, Any] = raw["detail"]
+    return detail
+
+
+_BODY_READERS: dict[str, Callable[[Mapping[str, Any]], Body]] = {
+    KINESIS: kinesis_body,
+    SQS: sqs_body,
+    EVENTBRIDGE: eventbridge_body,
+}
+
+
+def body_reader(event_source: str) -> Callable[[Mapping[str, Any]], Body]:
+    """How to read the domain event out of one record of this source."""
+    try:
+        return _BODY_READERS[event_source]
+    except KeyError:
+        raise UnsupportedEvent(f"records from {event_source} carry no domain event body") from None
 
 
 def _unwrap_eventbridge(body: str) -> Mapping[str, Any]:
@@ -73,25 +97,31 @@ def source_of(event: Mapping[str, Any]) -> str:
     )
 
 
+def raw_records(event: Mapping[str, Any], event_source: str) -> list[Mapping[str, Any]]:
+    """The records of a Lambda event as delivered; an EventBridge event is its own one record."""
+    if event_source == EVENTBRIDGE:
+        return [event]
+    records: list[Mapping[str, Any]] = event.get("Records") or []
+    return records
+
+
+def record_of(event_source: str, raw: Mapping[str, Any]) -> Record:
+    """A record with its identifiers: built only where a record must be named (it failed)."""
+    if event_source == KINESIS:
+        sequence = raw["kinesis"]["sequenceNumber"]
+        return Record(KINESIS, sequence, raw.get("eventID") or sequence, raw)
+    if event_source == SQS:
+        return Record(SQS, raw["messageId"], raw["messageId"], raw)
+    if event_source == DYNAMODB:
+        sequence = raw["dynamodb"]["SequenceNumber"]
+        return Record(DYNAMODB, sequence, raw.get("eventID") or sequence, raw)
+    return Record(event_source, str(raw["id"]), str(raw["id"]), raw)
+
+
 def records_of(event: Mapping[str, Any]) -> Iterator[Record]:
     source = source_of(event)
-    if source == EVENTBRIDGE:
-        yield Record(EVENTBRIDGE, str(event["id"]), str(event["id"]), event)
-        return
-    for raw in event.get("Records", ()):
-        if source == KINESIS:
-            kinesis = raw["kinesis"]
-            yield Record(
-                KINESIS,
-                kinesis["sequenceNumber"],
-                raw.get("eventID") or kinesis["sequenceNumber"],
-                raw,
-            )
-        elif source == SQS:
-            yield Record(SQS, raw["messageId"], raw["messageId"], raw)
-        else:
-            sequence = raw["dynamodb"]["SequenceNumber"]
-            yield Record(DYNAMODB, sequence, raw.get("eventID") or sequence, raw)
+    for raw in raw_records(event, source):
+        yield record_of(source, raw)
 
 
 def is_fifo(event: Mapping[str, Any]) -> bool:
