@@ -67,7 +67,7 @@ def test_an_event_class_knows_its_type_and_payload_field() -> None:
 def test_events_are_immutable_facts() -> None:
     placed = EventFactory(source="s").create(OrderPlaced, order(), partition_key="order-1")
     with pytest.raises(ValidationError, match="frozen"):
-        placed.partition_key = "other"  # type: ignore[misc]
+        placed.partition_key = "other"
 
 
 def test_a_generic_envelope_keeps_the_payload_of_a_type_it_does_not_know() -> None:
@@ -127,7 +127,7 @@ def test_an_event_class_type_must_default_to_its_literal() -> None:
     with pytest.raises(TypeError, match="must default to 'order-shipped'"):
 
         class Shipped(DomainEvent):
-            type: Literal["order-shipped"]  # type: ignore[assignment]
+            type: Literal["order-shipped"]
             order: Order
 
 

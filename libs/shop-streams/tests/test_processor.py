@@ -255,7 +255,9 @@ def test_a_fifo_queue_stops_at_the_first_failure_to_keep_order(faults: FakePubli
 def test_an_eventbridge_event_is_handled_once(faults: FakePublisher) -> None:
     reserver = Reserver()
 
-    assert listener(faults, reserver).process(eventbridge_event(order_placed("o-1"))) is None
+    response = listener(faults, reserver).process(eventbridge_event(order_placed("o-1")))
+
+    assert response == {"batchItemFailures": []}
 
     assert reserver.reserved == ["o-1"]
 

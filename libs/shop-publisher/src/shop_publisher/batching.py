@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 MAX_ENTRIES_PER_CALL = 10
@@ -13,7 +13,7 @@ TIME_FIELD_BYTES = 14
 T = TypeVar("T")
 
 
-def entry_size(entry: dict[str, object]) -> int:
+def entry_size(entry: Mapping[str, object]) -> int:
     """The size EventBridge charges an entry against the 256 KB limit (its documented formula)."""
     size = TIME_FIELD_BYTES if "Time" in entry else 0
     for field in ("Source", "DetailType", "Detail"):

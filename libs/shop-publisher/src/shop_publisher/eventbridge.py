@@ -78,7 +78,7 @@ class EventBridgePublisher:
         sendable: list[tuple[_Pending, int]] = []
         for event in events:
             pending = _Pending(event, self._entry(event))
-            size = entry_size(dict(pending.entry))
+            size = entry_size(pending.entry)
             if size > MAX_BYTES_PER_CALL:
                 failed.append(
                     FailedEntry(

@@ -114,8 +114,9 @@ class EventProcessor:
         """The types this processor handles: what its subscription filter should let through."""
         return self._registry.types
 
-    def process(self, event: Mapping[str, Any]) -> PartialBatchResponse | None:
-        """Process a Lambda event; returns the partial batch response for batch sources."""
+    def process(self, event: Mapping[str, Any]) -> PartialBatchResponse:
+        """Process a Lambda event and return its partial batch response (which Lambda ignores
+        for an EventBridge target: a failed EventBridge event raises `RecordFailed` instead)."""
         if not self._routes:
             raise LookupError("no handlers are registered: register one per event type with `on`")
         source = source_of(event)
@@ -128,7 +129,7 @@ class EventProcessor:
         records = raw_records(event, source)
         if source == EVENTBRIDGE:
             self._process_single(source, records[0])
-            return None
+            return BatchReport().response()
         report = self._process_batch(source, records, stop_at_first_failure=is_fifo(event))
         return report.response()
 

@@ -54,4 +54,4 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds until the deadline, never negative, counting down like the real one."""
-        return max(0, int(self._deadline_ms - self.clock() * 1000))
+        return max(0, round(self._deadline_ms - self.clock() * 1000))

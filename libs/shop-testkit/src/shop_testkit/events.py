@@ -328,7 +328,9 @@ def dynamodb_stream_event(
     event = _fresh("dynamoStreamEvent.json")
     (template,) = event["Records"]
     created = float(int(time.time()))
-    arn = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table_name}/stream/2024-01-01T00:00:00.000"
+    arn = (
+        f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table_name}/stream/2024-01-01T00:00:00.000"
+    )
     records = []
     for change in changes:
         stream: dict[str, Any] = {"Keys": _image(change.keys)}
@@ -398,8 +400,8 @@ def http_api_event(
     if body is None:
         text, encoded = None, None
     elif isinstance(body, bytes | bytearray):
-        encoded = bytes(body)
-        text, is_base64, content_type = base64.b64encode(encoded).decode(), True, "application/octet-stream"
+        encoded, is_base64 = bytes(body), True
+        text, content_type = base64.b64encode(encoded).decode(), "application/octet-stream"
     elif isinstance(body, str):
         text, encoded = body, body.encode()
     else:
