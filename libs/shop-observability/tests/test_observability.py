@@ -10,18 +10,9 @@ from typing import Any
 import pytest
 import shop_observability
 from shop_observability import bind_event, instrumented, logger, tracing_enabled
+from shop_testkit import LambdaContext
 
-
-@dataclass
-class Context:
-    """The attributes of a Lambda context that Powertools reads."""
-
-    function_name: str = "inventory-test-listener"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = (
-        "arn:aws:lambda:eu-west-1:123456789012:function:inventory-test-listener"
-    )
-    aws_request_id: str = "request-1"
+FUNCTION = "inventory-test-listener"
 
 
 @dataclass
@@ -30,6 +21,11 @@ class Event:
     type: str = "order-placed"
     correlation_id: str = "order-1"
     seen: list[str] = field(default_factory=list)
+
+
+def run_in_fresh_process(code: str) -> subprocess.CompletedProcess[str]:
+    """A new interpreter, as a Lambda cold start is."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
@@ -50,7 +46,7 @@ def test_log_lines_carry_the_function_context_and_the_events_correlation_id(
 ) -> None:
     # Given an instrumented handler that binds the event it handles
     @instrumented
-    def handle(event: dict[str, Any], context: Context) -> str:
+    def handle(event: dict[str, Any], context: LambdaContext) -> str:
         bind_event(Event())
         logger.info("order placed", order_id="order-1")
         logging.getLogger("shop_streams.processor").warning(
@@ -59,7 +55,7 @@ def test_log_lines_carry_the_function_context_and_the_events_correlation_id(
         return "done"
 
     # When it is invoked
-    result = handle({}, Context())
+    result = handle({}, LambdaContext(function_name=FUNCTION))
 
     # Then both its own line and the library's line are JSON with the same context
     assert result == "done"
@@ -68,20 +64,20 @@ def test_log_lines_carry_the_function_context_and_the_events_correlation_id(
         assert line["correlation_id"] == "order-1"
         assert line["event_id"] == "event-1"
         assert line["event_type"] == "order-placed"
-        assert line["function_name"] == "inventory-test-listener"
+        assert line["function_name"] == FUNCTION
     assert (own["message"], own["order_id"]) == ("order placed", "order-1")
     assert (library["message"], library["record_id"]) == ("record failed", "r-1")
 
 
 def test_the_context_of_one_invocation_does_not_leak_into_the_next(log_output: io.StringIO) -> None:
     @instrumented
-    def handle(event: dict[str, Any], context: Context) -> None:
+    def handle(event: dict[str, Any], context: LambdaContext) -> None:
         if event.get("bind"):
             bind_event(Event(correlation_id="order-7"))
         logger.info("handled")
 
-    handle({"bind": True}, Context())
-    handle({}, Context())
+    handle({"bind": True}, LambdaContext(function_name=FUNCTION))
+    handle({}, LambdaContext(function_name=FUNCTION))
 
     first, second = (
         line for line in json_lines(log_output.getvalue()) if line.get("message") == "handled"
@@ -93,23 +89,15 @@ def test_the_context_of_one_invocation_does_not_leak_into_the_next(log_output: i
 def test_a_cold_start_metric_is_flushed_once_per_process() -> None:
     # Given a fresh process, as a Lambda cold start is, invoking an instrumented handler twice
     code = (
-        "from dataclasses import dataclass\n"
         "import shop_observability\n"
-        "@dataclass\n"
-        "class Context:\n"
-        "    function_name: str = 'f'\n"
-        "    memory_limit_in_mb: int = 128\n"
-        "    invoked_function_arn: str = 'arn:aws:lambda:eu-west-1:123456789012:function:f'\n"
-        "    aws_request_id: str = 'r'\n"
+        "from shop_testkit import LambdaContext\n"
         "@shop_observability.instrumented\n"
         "def handle(event, context): return None\n"
-        "handle({}, Context()); handle({}, Context())\n"
+        "handle({}, LambdaContext()); handle({}, LambdaContext())\n"
     )
 
     # When it runs
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    result = run_in_fresh_process(code)
 
     # Then exactly one metric document is written, the cold start, in the default namespace
     metrics = [line for line in json_lines(result.stdout) if "_aws" in line]
@@ -122,7 +110,7 @@ def test_a_cold_start_metric_is_flushed_once_per_process() -> None:
 
 def test_instrumented_keeps_the_handlers_name() -> None:
     @instrumented
-    def handle(event: dict[str, Any], context: Context) -> None:
+    def handle(event: dict[str, Any], context: LambdaContext) -> None:
         return None
 
     assert handle.__name__ == "handle"
@@ -148,16 +136,13 @@ def test_tracing_is_on_in_lambda_unless_disabled(
 
 
 def test_an_untraced_function_never_imports_the_xray_sdk() -> None:
-    # A fresh process, as a Lambda cold start is
     code = (
         "import sys, shop_observability\n"
         "@shop_observability.instrumented\n"
         "def handle(event, context): return None\n"
         "print('aws_xray_sdk' in sys.modules)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    result = run_in_fresh_process(code)
     assert result.stdout.strip() == "False"
 
 
@@ -166,8 +151,8 @@ def test_a_traced_function_gets_a_tracer_once(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
 
     @instrumented
-    def handle(event: dict[str, Any], context: Context) -> str:
+    def handle(event: dict[str, Any], context: LambdaContext) -> str:
         return "ok"
 
     assert shop_observability.tracer() is shop_observability.tracer()
-    assert handle({}, Context()) == "ok"
+    assert handle({}, LambdaContext(function_name=FUNCTION)) == "ok"

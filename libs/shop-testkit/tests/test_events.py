@@ -28,8 +28,7 @@ from aws_lambda_powertools.utilities.parser.models import (
 from boto3.dynamodb.types import TypeDeserializer
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
-from shop_testkit.context import LambdaContext
-from shop_testkit.events import (
+from shop_testkit import (
     StreamChange,
     dynamodb_stream_event,
     eventbridge_event,
@@ -41,6 +40,7 @@ from shop_testkit.events import (
     sqs_event,
     to_dynamodb,
 )
+from shop_testkit.context import LambdaContext
 from shop_testkit.examples import order_placed
 
 
