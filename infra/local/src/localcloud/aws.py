@@ -25,7 +25,9 @@ class Aws:
 
     @functools.cache  # noqa: B019 - one client per service for the endpoint's lifetime; clients are thread-safe
     def client(self, service: str) -> Any:
-        return boto3.client(
+        # Any service by name: boto3's typed overloads know only literal names.
+        make_client: Any = boto3.client
+        return make_client(
             service,
             endpoint_url=self.endpoint,
             region_name=self.region,
