@@ -9,8 +9,12 @@ MEMBERS := $(LIBS) $(INFRA) $(SERVICES)
 LIB_PACKAGES := $(subst -,_,$(notdir $(LIBS)))
 COVERAGE_GATE := 90
 
+# The stacks of the local cloud, in deploy order: the event hub, then every service that exists.
+STACKS := infra/event-hub $(patsubst %/serverless.yml,%,$(wildcard services/*/serverless.yml))
+CUSTOMER ?= customer-1
+
 .DEFAULT_GOAL := help
-.PHONY: help setup lint test package bench demo deploy clean
+.PHONY: help setup lint test package bench up token trail demo deploy clean
 
 help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,10 +28,11 @@ setup: ## Install everything from nothing: uv, the locked Python workspace, the 
 	fi
 	@echo "setup: Python workspace and osls are installed"
 
-lint: setup ## ruff format check, ruff and mypy (strict on libs/) for every member
+lint: setup ## ruff format check, ruff and mypy (strict on libs/ and infra/) for every member
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
-	$(RUN) mypy --strict $(addsuffix /src,$(LIBS))
+	$(RUN) mypy --strict $(addsuffix /src,$(LIBS) $(INFRA))
+	@for member in $(SERVICES); do echo "mypy $$member/src"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache src); done
 	@for member in $(MEMBERS); do \
 	  if [ -d $$member/tests ]; then echo "mypy $$member/tests"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache tests); fi; \
 	done
@@ -38,11 +43,20 @@ test: lint ## Lint, then every test suite; fails if any fails or if no test ran
 	  --cov-fail-under=$(COVERAGE_GATE)
 	@for member in $(INFRA) $(SERVICES); do $(MAKE) -C $$member check; done
 
-package: setup ## Package every member: services with osls (offline), libraries as wheels
-	@for member in $(MEMBERS); do echo "== $$member"; $(MAKE) -C $$member package; done
+package: setup ## Package every stack with osls (offline) and every library as a wheel
+	@for member in $(MEMBERS) infra/event-hub; do echo "== $$member"; $(MAKE) -C $$member package; done
 
 bench: setup ## Print the benchmark figures of every member that has some
 	@for member in $(MEMBERS); do $(MAKE) -C $$member bench; done
+
+up: setup ## The local cloud in the foreground, every stack deployed; endpoints in .localcloud/endpoints.json
+	$(RUN) localcloud up $(STACKS)
+
+token: ## Print a bearer token for a test customer: make token CUSTOMER=<id>
+	@$(RUN) localcloud token $(CUSTOMER)
+
+trail: ## Show every event of one order in time order: make trail KEY=<order id>
+	@$(RUN) localcloud trail $(KEY)
 
 demo: ## The whole shop on the local cloud, an order traced through every service (not yet built)
 	@echo "make demo runs the whole shop on the local cloud and traces one order through every" >&2

@@ -1,6 +1,6 @@
 # The verbs of one workspace member (a library or a service): include it from the member's Makefile.
 #   setup    the whole workspace (members share one lock file and one environment)
-#   lint     ruff format check, ruff, mypy (strict for libraries)
+#   lint     ruff format check, ruff, mypy (strict for libraries and infra)
 #   check    this member's tests only;  test = lint + check
 #   package  a service: `serverless package` (osls, offline); a library: its wheel and sdist
 #   bench    the member's benchmarks (bench/*.py), printing figures
@@ -8,8 +8,9 @@ ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 include $(ROOT)/make/common.mk
 
 MEMBER := $(notdir $(CURDIR))
-IS_LIBRARY := $(filter libs,$(notdir $(abspath $(CURDIR)/..)))
-MYPY_SOURCE_FLAGS := $(if $(IS_LIBRARY),--strict,)
+# Libraries and the local cloud are type-checked strictly; services at mypy's defaults plus checks.
+KIND := $(notdir $(abspath $(CURDIR)/..))
+MYPY_SOURCE_FLAGS := $(if $(filter libs infra,$(KIND)),--strict,)
 STAGE ?= local
 
 .PHONY: setup lint check test package bench

@@ -1,0 +1,97 @@
+"""`localcloud up STACK_DIR...`, `localcloud token CUSTOMER`, `localcloud trail KEY`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+DEFAULT_STATE_DIR = Path(".localcloud")
+DEFAULT_AUDIENCE = "localcloud"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="localcloud", description=__doc__)
+    parser.add_argument(
+        "--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="runtime state (git-ignored)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run the local cloud in the foreground with these stacks")
+    up.add_argument(
+        "stacks", nargs="+", type=Path, help="folders with a serverless.yml, in deploy order"
+    )
+    up.add_argument("--stage", default="local")
+    up.add_argument(
+        "--serverless", type=Path, default=Path("make/serverless"), help="the osls CLI wrapper"
+    )
+    up.add_argument(
+        "--stripe-webhook", help="STACK:PATH of the route fake Stripe sends webhooks to"
+    )
+
+    token = commands.add_parser("token", help="print a bearer token for a customer")
+    token.add_argument("customer")
+    token.add_argument("--audience", default=DEFAULT_AUDIENCE)
+
+    trail = commands.add_parser(
+        "trail", help="show every event of one order (partition key) in time order"
+    )
+    trail.add_argument("key")
+
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if arguments.command == "up":
+        return _up(arguments)
+    if arguments.command == "token":
+        from localcloud.http_api import LocalSigningKey
+
+        key = LocalSigningKey.load_or_create(arguments.state_dir / "jwt-key.json")
+        print(key.token(arguments.customer, audience=arguments.audience))
+        return 0
+    from localcloud.trail import EventTrail
+
+    print(EventTrail.render_file(arguments.state_dir / "trail.jsonl", arguments.key))
+    return 0
+
+
+def _up(arguments: Any) -> int:
+    from localcloud.cloud import LocalCloud
+
+    stopping = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stopping.set())
+    cloud = LocalCloud(
+        state_dir=arguments.state_dir,
+        serverless=arguments.serverless.resolve(),
+        stage=arguments.stage,
+        stripe_webhook=arguments.stripe_webhook,
+    )
+    with cloud.start():
+        for stack_dir in arguments.stacks:
+            if stopping.is_set():
+                break
+            stack = cloud.deploy(stack_dir)
+            if stack is not None:
+                print(f"deployed {stack.name}: {len(stack.functions)} function(s)", flush=True)
+                for change in stack.changes:
+                    print(f"  transform: {change}", flush=True)
+        for failure in cloud.failures:
+            print(
+                f"NOT DEPLOYED {failure.source_dir}: {failure.error}", file=sys.stderr, flush=True
+            )
+        path = cloud.write_endpoints()
+        print(json.dumps(cloud.endpoints(), indent=2), flush=True)
+        print(f"endpoints written to {path}; Ctrl-C stops the local cloud", flush=True)
+        stopping.wait()
+    return 1 if cloud.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

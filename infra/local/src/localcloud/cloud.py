@@ -1,0 +1,174 @@
+"""The local cloud: every part started together, every stack deployed into it, stopped as one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from localcloud.aws import Aws
+from localcloud.deploy import DeployedStack, DeployError, deploy, package
+from localcloud.event_sources import EventSourceRunner
+from localcloud.eventbridge import RuleDelivery
+from localcloud.http_api import HttpApiServer, LocalSigningKey
+from localcloud.lambdas import LambdaHost
+from localcloud.moto_server import MotoServer
+from localcloud.stripe_fake import FakeStripe
+from localcloud.timers import ScheduleRunner, TtlSweeper
+from localcloud.trail import EventTrail
+from localcloud.transform import TemplateError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StackFailure:
+    source_dir: Path
+    error: str
+
+
+@dataclass
+class LocalCloud:
+    """Start it, deploy stacks into it, read its endpoints, stop it (or use it as a context)."""
+
+    state_dir: Path
+    serverless: Path
+    stage: str = "local"
+    stripe_webhook: str | None = None  # "<stack>:<path>": where the fake Stripe sends webhooks
+    stacks: list[DeployedStack] = field(default_factory=list)
+    failures: list[StackFailure] = field(default_factory=list)
+    http_apis: dict[str, HttpApiServer] = field(default_factory=dict)
+
+    def start(self) -> LocalCloud:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "logs").mkdir(exist_ok=True)
+        self.moto = MotoServer(log_file=self.state_dir / "logs" / "moto.log").start()
+        self.aws = Aws(self.moto.url)
+        self.lambdas = LambdaHost(self.aws, python=sys.executable, log_dir=self.state_dir / "logs")
+        self.ttl = TtlSweeper(self.aws)
+        self.event_sources = EventSourceRunner(
+            self.aws, self.lambdas.invoke, ttl_deletes=self.ttl.deletes
+        )
+        self.rule_delivery = RuleDelivery(self.aws, self.lambdas.invoke)
+        self.trail = EventTrail(self.aws, file=self.state_dir / "trail.jsonl")
+        self.schedules = ScheduleRunner(self.aws, self.lambdas.invoke)
+        self.signing_key = LocalSigningKey.load_or_create(self.state_dir / "jwt-key.json")
+        self.stripe = FakeStripe().start()
+        self.ttl.start()
+        self.schedules.start()
+        logger.info("local cloud started", extra={"aws": self.aws.endpoint})
+        return self
+
+    def deploy(self, source_dir: Path) -> DeployedStack | None:
+        """Package and deploy one stack; a stack that fails is reported and the rest goes on."""
+        try:
+            packaged = package(
+                source_dir,
+                stage=self.stage,
+                output_dir=self.state_dir / "packages" / source_dir.resolve().name,
+                serverless=self.serverless,
+            )
+            stack = deploy(self.aws, packaged, code_root=self.state_dir / "functions")
+        except (DeployError, TemplateError) as error:
+            self.failures.append(StackFailure(source_dir, str(error)))
+            logger.error(
+                "stack not deployed", extra={"source": str(source_dir), "error": str(error)}
+            )
+            return None
+        for function in stack.functions:
+            self.lambdas.deploy(function)
+        for mapping in stack.mappings:
+            self.event_sources.add(mapping)
+        for target in stack.rule_targets:
+            self.rule_delivery.add(target)
+        for bus in _buses(self.aws, stack):
+            self.trail.watch(bus)
+        if stack.routes:
+            server = HttpApiServer(
+                stack.routes,
+                self.lambdas.invoke,
+                self.signing_key,
+                name=stack.name,
+                cors=stack.http_api_cors,
+            ).start()
+            self.http_apis[_service_of(stack.name, self.stage)] = server
+        self.stacks.append(stack)
+        self._connect_stripe_webhook()
+        return stack
+
+    def endpoints(self) -> dict[str, Any]:
+        """Where everything is: the shape of `.localcloud/endpoints.json`."""
+        outputs: dict[str, str] = {}
+        for stack in self.stacks:
+            outputs.update(stack.outputs)
+        return {
+            "aws": self.aws.endpoint,
+            "region": self.aws.region,
+            "bus": outputs.get("BusName"),
+            "stream": outputs.get("StreamName"),
+            "stripe": self.stripe.url,
+            "http": {service: server.url for service, server in sorted(self.http_apis.items())},
+        }
+
+    def write_endpoints(self) -> Path:
+        path = self.state_dir / "endpoints.json"
+        path.write_text(json.dumps(self.endpoints(), indent=2) + "\n")
+        return path
+
+    def stop(self) -> None:
+        """Stop every process and thread this cloud started, whatever state they are in."""
+        for part in (
+            *self.http_apis.values(),
+            getattr(self, "stripe", None),
+            getattr(self, "schedules", None),
+            getattr(self, "ttl", None),
+            getattr(self, "trail", None),
+            getattr(self, "rule_delivery", None),
+            getattr(self, "event_sources", None),
+            getattr(self, "lambdas", None),
+            getattr(self, "moto", None),
+        ):
+            if part is None:
+                continue
+            try:
+                part.stop()
+            except Exception:
+                logger.exception("part did not stop cleanly", extra={"part": type(part).__name__})
+        logger.info("local cloud stopped")
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _connect_stripe_webhook(self) -> None:
+        if not self.stripe_webhook:
+            return
+        service, _, path = self.stripe_webhook.partition(":")
+        server = self.http_apis.get(service)
+        if server is not None:
+            self.stripe.set_webhook_url(server.url.rstrip("/") + "/" + path.lstrip("/"))
+
+
+def _service_of(stack_name: str, stage: str) -> str:
+    suffix = f"-{stage}"
+    return stack_name[: -len(suffix)] if stack_name.endswith(suffix) else stack_name
+
+
+def _buses(aws: Aws, stack: DeployedStack) -> list[str]:
+    resources = aws.client("cloudformation").list_stack_resources(StackName=stack.name)
+    return [
+        r["PhysicalResourceId"]
+        for r in resources["StackResourceSummaries"]
+        if r["ResourceType"] == "AWS::Events::EventBus"
+    ]

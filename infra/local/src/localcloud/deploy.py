@@ -1,0 +1,292 @@
+"""Deploying a stack into the local cloud from the very artifacts that would deploy to AWS.
+
+As `serverless deploy` does: the create-stack template (the deployment bucket) first, the package
+uploaded to it, then the full template as a stack update. In between, `transform` makes the
+template work in moto; after, what moto ignores is re-applied and what the local cloud must run
+(functions, event source mappings, HTTP routes, rule targets) is read back from the stack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localcloud.aws import Aws
+from localcloud.event_sources import EventSourceMapping
+from localcloud.eventbridge import RuleTarget
+from localcloud.functions import FunctionSpec
+from localcloud.http_api import Route, routes_from_template
+from localcloud.transform import Transformed, resolve, transform
+
+logger = logging.getLogger(__name__)
+
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+
+
+class DeployError(RuntimeError):
+    """A stack could not be packaged or deployed; the message names the stack and the cause."""
+
+
+@dataclass(frozen=True)
+class Package:
+    """What `serverless package` produced for one stack."""
+
+    source_dir: Path
+    stack_name: str
+    directory: Path
+    create_template: dict[str, Any]
+    update_template: dict[str, Any]
+
+    @property
+    def artifacts(self) -> list[Path]:
+        return sorted(self.directory.glob("*.zip"))
+
+
+@dataclass
+class DeployedStack:
+    name: str
+    outputs: dict[str, str]
+    resources: dict[str, str] = field(default_factory=dict)  # logical id -> physical id
+    functions: list[FunctionSpec] = field(default_factory=list)
+    mappings: list[EventSourceMapping] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    http_api_cors: dict[str, Any] | None = None
+    rule_targets: list[RuleTarget] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+
+
+def package(source_dir: Path, *, stage: str, output_dir: Path, serverless: Path) -> Package:
+    """Run `serverless package` (offline) for the stack in `source_dir`."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    completed = subprocess.run(
+        [str(serverless), "package", "--stage", stage, "--package", str(output_dir)],
+        cwd=source_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        output = (completed.stdout + completed.stderr).strip().splitlines()
+        raise DeployError(
+            f"stack in {source_dir}: `serverless package` failed:\n  " + "\n  ".join(output[-15:])
+        )
+    state = json.loads((output_dir / "serverless-state.json").read_text())
+    service = state["service"]["service"]
+    logger.info(
+        "stack packaged",
+        extra={"stack": f"{service}-{stage}", "seconds": round(time.monotonic() - started, 2)},
+    )
+    return Package(
+        source_dir=source_dir,
+        stack_name=f"{service}-{stage}",
+        directory=output_dir,
+        create_template=json.loads(
+            (output_dir / "cloudformation-template-create-stack.json").read_text()
+        ),
+        update_template=json.loads(
+            (output_dir / "cloudformation-template-update-stack.json").read_text()
+        ),
+    )
+
+
+def deploy(aws: Aws, packaged: Package, *, code_root: Path) -> DeployedStack:
+    """Create the stack in moto and read back what the local cloud must run."""
+    name = packaged.stack_name
+    transformed = transform(name, packaged.update_template, region=aws.region)
+    cloudformation = aws.client("cloudformation")
+    _run(
+        aws,
+        name,
+        lambda: cloudformation.create_stack(
+            StackName=name,
+            TemplateBody=json.dumps(packaged.create_template),
+            Capabilities=CAPABILITIES,
+        ),
+    )
+    _upload_artifacts(aws, name, packaged, transformed.template)
+    _run(
+        aws,
+        name,
+        lambda: cloudformation.update_stack(
+            StackName=name, TemplateBody=json.dumps(transformed.template), Capabilities=CAPABILITIES
+        ),
+    )
+    outputs = _outputs(aws, name)
+    physical = _physical_ids(aws, name)
+    _create_through_api(aws, transformed, outputs)
+    _reapply_ignored_settings(aws, transformed, physical)
+    deployed = DeployedStack(
+        name=name, outputs=outputs, resources=dict(physical), changes=list(transformed.changes)
+    )
+    deployed.functions = _functions(aws, name, packaged, transformed, physical, code_root)
+    deployed.mappings = [_mapping(mapping.properties, outputs) for mapping in transformed.mappings]
+    if transformed.http_api:
+        deployed.routes = routes_from_template(
+            {"Resources": transformed.http_api}, lambda logical_id: physical[logical_id]
+        )
+        deployed.http_api_cors = _cors(transformed.http_api)
+    deployed.rule_targets = [target.resolve(outputs) for target in transformed.routed_targets]
+    logger.info(
+        "stack deployed",
+        extra={
+            "stack": name,
+            "functions": len(deployed.functions),
+            "changes": len(deployed.changes),
+        },
+    )
+    return deployed
+
+
+def _run(aws: Aws, stack: str, operation: Any, *, timeout_seconds: float = 120.0) -> None:
+    """Start a stack operation and wait for it to settle; a failure says which resources failed."""
+    cloudformation = aws.client("cloudformation")
+    try:
+        operation()
+    except Exception as error:
+        raise DeployError(f"stack {stack}: {error}") from error
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        status = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        if not status.endswith("_IN_PROGRESS"):
+            break
+        time.sleep(0.05)
+    else:
+        raise DeployError(f"stack {stack}: still in progress after {timeout_seconds:.0f}s")
+    if status.endswith(("FAILED", "ROLLBACK_COMPLETE")) or "ROLLBACK" in status:
+        events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
+        reasons = [
+            f"{event['LogicalResourceId']}: {event.get('ResourceStatusReason')}"
+            for event in events
+            if "FAILED" in event.get("ResourceStatus", "")
+        ]
+        raise DeployError(f"stack {stack}: {status}: " + "; ".join(reasons[:5]))
+
+
+def _outputs(aws: Aws, stack: str) -> dict[str, str]:
+    described = aws.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    return {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
+
+
+def _physical_ids(aws: Aws, stack: str) -> dict[str, str]:
+    resources = aws.client("cloudformation").list_stack_resources(StackName=stack)
+    return {
+        r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources["StackResourceSummaries"]
+    }
+
+
+def _upload_artifacts(aws: Aws, stack: str, packaged: Package, template: Mapping[str, Any]) -> None:
+    bucket = _physical_ids(aws, stack).get("ServerlessDeploymentBucket")
+    by_name = {artifact.name: artifact for artifact in packaged.artifacts}
+    for logical_id, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::Lambda::Function":
+            continue
+        key = resource["Properties"]["Code"].get("S3Key")
+        artifact = by_name.get(Path(str(key)).name)
+        if bucket is None or artifact is None:
+            raise DeployError(f"stack {stack}: no package found for function {logical_id} ({key})")
+        aws.client("s3").put_object(Bucket=bucket, Key=key, Body=artifact.read_bytes())
+
+
+def _create_through_api(aws: Aws, transformed: Transformed, outputs: Mapping[str, str]) -> None:
+    for resource in transformed.api_created:
+        properties = resolve(resource.properties, outputs)
+        destination = properties.get("ExtendedS3DestinationConfiguration") or properties.get(
+            "S3DestinationConfiguration"
+        )
+        aws.client("firehose").create_delivery_stream(
+            DeliveryStreamName=properties["DeliveryStreamName"],
+            DeliveryStreamType=properties.get("DeliveryStreamType", "DirectPut"),
+            ExtendedS3DestinationConfiguration={
+                key: value
+                for key, value in destination.items()
+                if key
+                in (
+                    "BucketARN",
+                    "RoleARN",
+                    "Prefix",
+                    "ErrorOutputPrefix",
+                    "BufferingHints",
+                    "CompressionFormat",
+                    "ProcessingConfiguration",
+                )
+            },
+        )
+
+
+def _reapply_ignored_settings(
+    aws: Aws, transformed: Transformed, physical: Mapping[str, str]
+) -> None:
+    for logical_id, attribute in transformed.ttl.items():
+        aws.client("dynamodb").update_time_to_live(
+            TableName=physical[logical_id],
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
+        )
+    for logical_id in transformed.on_demand_streams:
+        kinesis = aws.client("kinesis")
+        arn = kinesis.describe_stream_summary(StreamName=physical[logical_id])[
+            "StreamDescriptionSummary"
+        ]["StreamARN"]
+        kinesis.update_stream_mode(StreamARN=arn, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+
+
+def _functions(
+    aws: Aws,
+    stack: str,
+    packaged: Package,
+    transformed: Transformed,
+    physical: Mapping[str, str],
+    code_root: Path,
+) -> list[FunctionSpec]:
+    functions = []
+    for logical_id, resource in transformed.template["Resources"].items():
+        if resource.get("Type") != "AWS::Lambda::Function":
+            continue
+        name = physical[logical_id]
+        configuration = aws.client("lambda").get_function_configuration(FunctionName=name)
+        artifact = Path(str(resource["Properties"]["Code"]["S3Key"])).name
+        code_dir = code_root / stack / Path(artifact).stem
+        if not code_dir.exists():
+            with zipfile.ZipFile(packaged.directory / artifact) as archive:
+                archive.extractall(code_dir)
+        functions.append(
+            FunctionSpec(
+                name=name,
+                handler=configuration["Handler"],
+                code_dir=code_dir,
+                environment=dict(configuration.get("Environment", {}).get("Variables", {})),
+                timeout_seconds=float(configuration.get("Timeout", 6)),
+                memory_mb=int(configuration.get("MemorySize", 1024)),
+                stack=stack,
+            )
+        )
+    return functions
+
+
+def _mapping(properties: Mapping[str, Any], outputs: Mapping[str, str]) -> EventSourceMapping:
+    resolved = resolve(properties, outputs)
+    function = str(resolved["FunctionName"]).rsplit(":", 1)[-1]
+    on_failure = ((resolved.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
+        "Destination"
+    )
+    return EventSourceMapping.from_properties(
+        resolved,
+        function=function,
+        source_arn=str(resolved["EventSourceArn"]),
+        on_failure_arn=on_failure,
+    )
+
+
+def _cors(http_api: Mapping[str, Any]) -> dict[str, Any] | None:
+    for resource in http_api.values():
+        if resource.get("Type") == "AWS::ApiGatewayV2::Api":
+            cors = resource.get("Properties", {}).get("CorsConfiguration")
+            return dict(cors) if cors else None
+    return None

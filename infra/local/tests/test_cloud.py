@@ -1,0 +1,167 @@
+"""The whole local cloud, deployed from real `serverless package` artifacts."""
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from localcloud.cloud import LocalCloud
+
+ROOT = Path(__file__).resolve().parents[3]
+EVENT_HUB = ROOT / "infra" / "event-hub"
+SAMPLE_LISTENER = Path(__file__).parent / "stacks" / "sample-listener"
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    with LocalCloud(
+        state_dir=tmp_path_factory.mktemp("localcloud"), serverless=ROOT / "make" / "serverless"
+    ) as local_cloud:
+        assert local_cloud.deploy(EVENT_HUB) is not None, local_cloud.failures
+        assert local_cloud.deploy(SAMPLE_LISTENER) is not None, local_cloud.failures
+        yield local_cloud
+
+
+def envelope(event_type: str, key: str) -> dict[str, Any]:
+    return {
+        "id": f"{event_type}-{key}",
+        "type": event_type,
+        "timestamp": time.time_ns() // 1_000_000,
+        "partitionKey": key,
+        "tags": {"source": "tests"},
+    }
+
+
+def put_on_bus(cloud: LocalCloud, *envelopes: dict[str, Any]) -> None:
+    response = cloud.aws.client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": cloud.endpoints()["bus"],
+                "Source": "tests",
+                "DetailType": e["type"],
+                "Detail": json.dumps(e),
+            }
+            for e in envelopes
+        ]
+    )
+    assert response["FailedEntryCount"] == 0
+
+
+def received(cloud: LocalCloud, *, within_seconds: float, expect: int) -> list[dict[str, Any]]:
+    stack = next(s for s in cloud.stacks if s.name == "sample-listener-local")
+    queue_url = stack.resources["ReceivedQueue"]
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + within_seconds
+    while time.monotonic() < deadline and len(messages) < expect:
+        batch = cloud.aws.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+        for message in batch.get("Messages", []):
+            messages.append(json.loads(message["Body"]))
+            cloud.aws.client("sqs").delete_message(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
+        time.sleep(0.01)
+    return messages
+
+
+def test_an_event_put_on_the_bus_reaches_a_listener_through_the_stream_within_a_second(
+    cloud: LocalCloud,
+) -> None:
+    # Given the event hub and a listener on its stream, deployed from their packages
+    sent = envelope("sample-happened", "order-1")
+
+    # When a domain event is put on the bus
+    put_at = time.monotonic()
+    put_on_bus(cloud, sent)
+
+    # Then the listener receives the bare envelope from the stream within one second
+    [message] = received(cloud, within_seconds=1.0, expect=1)
+    assert time.monotonic() - put_at < 1.0
+    assert message["envelope"] == sent
+
+
+def test_records_the_filter_rejects_never_invoke_the_function(cloud: LocalCloud) -> None:
+    # Given the listener's filter lets only sample-happened events through
+    invocations_before = len(cloud.lambdas.invocations())
+
+    # When another type of event and then a matching one go on the bus
+    put_on_bus(cloud, envelope("something-else", "order-2"))
+    put_on_bus(cloud, envelope("sample-happened", "order-3"))
+
+    # Then only the matching one reached the function, in a single invocation
+    [message] = received(cloud, within_seconds=3.0, expect=1)
+    assert message["envelope"]["partitionKey"] == "order-3"
+    assert len(cloud.lambdas.invocations()) == invocations_before + 1
+
+
+def test_every_event_on_the_bus_is_in_the_trail(cloud: LocalCloud) -> None:
+    put_on_bus(cloud, envelope("sample-happened", "order-4"), envelope("something-else", "order-4"))
+    received(cloud, within_seconds=3.0, expect=1)
+
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline and len(cloud.trail.for_key("order-4")) < 2:
+        time.sleep(0.02)
+
+    assert [entry.detail_type for entry in cloud.trail.for_key("order-4")] == [
+        "sample-happened",
+        "something-else",
+    ]
+
+
+def test_the_endpoints_say_where_everything_is(cloud: LocalCloud) -> None:
+    endpoints = json.loads(cloud.write_endpoints().read_text())
+
+    assert endpoints["aws"] == cloud.aws.endpoint
+    assert endpoints["bus"] == "event-hub-local-bus"
+    assert endpoints["stream"] == "event-hub-local-stream"
+    assert endpoints["stripe"].startswith("http://127.0.0.1:")
+    assert endpoints["http"] == {}
+
+
+def test_a_stack_the_transform_cannot_handle_is_reported_and_the_cloud_keeps_running(
+    cloud: LocalCloud, tmp_path: Path
+) -> None:
+    # Given a stack that references a bus with Ref, which moto's CloudFormation cannot take
+    broken = tmp_path / "broken-stack"
+    broken.mkdir()
+    (broken / "serverless.yml").write_text(
+        "service: broken-stack\nframeworkVersion: '4'\nprovider: {name: aws, region: eu-west-1}\n"
+        "resources:\n  Resources:\n    Bus: {Type: 'AWS::Events::EventBus', Properties: {Name: b}}\n"
+        "    Rule:\n      Type: AWS::Events::Rule\n      Properties:\n        EventBusName: !Ref Bus\n"
+        "        EventPattern: {source: [x]}\n"
+    )
+
+    # When it is deployed
+    assert cloud.deploy(broken) is None
+
+    # Then the failure names the stack and says what to do, and the rest still works
+    failure = cloud.failures[-1]
+    assert "broken-stack-local" in failure.error
+    assert "Fn::GetAtt Bus.Name" in failure.error
+    put_on_bus(cloud, envelope("sample-happened", "order-5"))
+    assert received(cloud, within_seconds=3.0, expect=1)
+
+
+def test_a_handler_that_does_not_import_is_an_init_error_naming_the_function(
+    cloud: LocalCloud, tmp_path: Path
+) -> None:
+    # Given a stack whose function's handler module raises at import
+    stack = tmp_path / "bad-handler"
+    (stack / "bad").mkdir(parents=True)
+    (stack / "bad" / "handler.py").write_text("raise RuntimeError('no configuration')\n")
+    (stack / "serverless.yml").write_text(
+        "service: bad-handler\nframeworkVersion: '4'\n"
+        "provider: {name: aws, runtime: python3.14, region: eu-west-1}\n"
+        "functions:\n  broken:\n    handler: bad/handler.handle\n"
+    )
+    assert cloud.deploy(stack) is not None
+
+    # When it is invoked
+    invocation = cloud.lambdas.invoke("bad-handler-local-broken", b"{}")
+
+    # Then the error is an init error that says which function and why
+    assert not invocation.ok
+    assert invocation.error_type is not None
+    assert "Runtime." in invocation.error_type
+    assert "no configuration" in (invocation.error_message or "") + invocation.payload.decode()

@@ -1,0 +1,388 @@
+"""The Lambda host runs real functions under awslambdaric; these tests deploy a small package."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from localcloud.aws import Aws
+from localcloud.functions import FunctionNotFound, FunctionSpec
+from localcloud.lambdas import LambdaHost
+
+ENDPOINT = "http://127.0.0.1:9"
+
+HANDLERS = """
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import helper
+
+
+def echo(event, context):
+    print("echoing", event)
+    return {
+        "event": event,
+        "module": __name__,
+        "helper": helper.NAME,
+        "function_name": context.function_name,
+        "pid": os.getpid(),
+    }
+
+
+def fail_if_asked(event, context):
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    return {"pid": os.getpid()}
+
+
+def sleep(event, context):
+    time.sleep(event["seconds"])
+    return {"pid": os.getpid()}
+
+
+def exit_if_asked(event, context):
+    if event.get("exit"):
+        os._exit(3)
+    return {"pid": os.getpid()}
+
+
+def env(event, context):
+    return dict(os.environ)
+"""
+
+# Raises at import while the flag file exists, so a test can repair it between invocations.
+BROKEN = """
+from pathlib import Path
+
+if (Path(__file__).parent / "broken.flag").exists():
+    raise RuntimeError("refusing to load")
+
+
+def handle(event, context):
+    return "loaded"
+"""
+
+
+def invoke_json(host: LambdaHost, function: str, event: Any) -> Any:
+    invocation = host.invoke(function, json.dumps(event).encode())
+    assert invocation.ok, invocation
+    return invocation.json()
+
+
+@pytest.fixture(scope="module")
+def code_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("code")
+    package = root / "src" / "shop"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "helper.py").write_text('NAME = "helper"\n')
+    (package / "handlers.py").write_text(textwrap.dedent(HANDLERS))
+    (package / "broken.py").write_text(textwrap.dedent(BROKEN))
+    (package / "needs_missing.py").write_text("import shop_dependency_that_is_not_installed\n")
+    return root
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[LambdaHost]:
+    with LambdaHost(Aws(ENDPOINT), log_dir=tmp_path / "logs") as lambda_host:
+        yield lambda_host
+
+
+def deploy(host: LambdaHost, code_dir: Path, handler: str, **options: Any) -> str:
+    spec = FunctionSpec(
+        name=options.pop("name", "fn"),
+        handler=handler,
+        code_dir=code_dir,
+        stack=options.pop("stack", "test-stack"),
+        **options,
+    )
+    host.deploy(spec)
+    return spec.name
+
+
+@pytest.mark.parametrize("handler", ["src/shop/handlers.echo", "src.shop.handlers.echo"])
+def test_a_handler_path_or_dotted_name_is_imported_from_the_task_root(
+    host: LambdaHost, code_dir: Path, handler: str
+) -> None:
+    # Given a function whose handler names a module under src/ of its package
+    function = deploy(host, code_dir, handler)
+
+    # When it is invoked
+    response = invoke_json(host, function, {"hello": "world"})
+
+    # Then the runtime imported it as awslambdaric does (slashes become dots, relative imports
+    # work) and the handler saw the event and its context
+    assert response["event"] == {"hello": "world"}
+    assert response["module"] == "src.shop.handlers"
+    assert response["helper"] == "helper"
+    assert response["function_name"] == "fn"
+    assert [i.function for i in host.invocations()] == ["fn"]
+
+
+def test_the_first_invocation_is_a_cold_start_and_the_next_reuses_the_process(
+    host: LambdaHost, code_dir: Path
+) -> None:
+    # Given a deployed function that has not run yet
+    function = deploy(host, code_dir, "src/shop/handlers.echo")
+
+    # When it is invoked twice
+    first = host.invoke(function, b"{}")
+    second = host.invoke(function, b"{}")
+
+    # Then only the first reports an init duration, and both ran in the same process
+    assert first.init_duration_ms is not None
+    assert first.init_duration_ms > 0
+    assert second.init_duration_ms is None
+    assert first.json()["pid"] == second.json()["pid"]
+    assert host.invocations(function) == [first, second]
+
+
+def test_a_function_error_is_reported_with_its_error_document_and_the_process_stays_warm(
+    host: LambdaHost, code_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a function that raises when asked to
+    function = deploy(host, code_dir, "src/shop/handlers.fail_if_asked")
+    caplog.set_level(logging.WARNING, logger="localcloud.lambdas")
+
+    # When it fails, then is invoked again
+    failed = host.invoke(function, b'{"fail": true}')
+    succeeded = host.invoke(function, b"{}")
+
+    # Then the failure carries the runtime's error document
+    assert failed.error_type == "ValueError"
+    assert failed.error_message == "asked to fail"
+    document = failed.json()
+    assert document["errorMessage"] == "asked to fail"
+    assert any("handlers.py" in frame for frame in document["stackTrace"])
+    # And the process survived it, as Lambda's does
+    assert succeeded.ok
+    assert succeeded.init_duration_ms is None
+    # And exactly one warning names the function, its stack and the error type
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    fields = [(vars(r)["function"], vars(r)["stack"], vars(r)["error_type"]) for r in warnings]
+    assert fields == [("fn", "test-stack", "ValueError")]
+
+
+@pytest.mark.parametrize(
+    ("handler", "error_type", "cause"),
+    [
+        ("src/shop/needs_missing.handle", "Runtime.ImportModuleError", "shop_dependency"),
+        ("src/shop/handlers.does_not_exist", "Runtime.HandlerNotFound", "does_not_exist"),
+        ("shop.handlers.echo", "Runtime.ImportModuleError", "No module named 'shop'"),
+    ],
+)
+def test_an_init_error_is_reported_with_the_type_the_runtime_posts(
+    host: LambdaHost, code_dir: Path, handler: str, error_type: str, cause: str
+) -> None:
+    # Given a function whose handler cannot be loaded
+    function = deploy(host, code_dir, handler)
+
+    # When it is invoked
+    invocation = host.invoke(function, b"{}")
+
+    # Then the outcome is the init error, naming the function, its stack and the cause
+    assert invocation.error_type == error_type
+    assert invocation.error_message is not None
+    assert "'fn'" in invocation.error_message
+    assert "'test-stack'" in invocation.error_message
+    assert cause in invocation.error_message
+    assert invocation.json()["errorType"] == error_type
+
+
+def test_a_module_that_raises_at_import_fails_init_and_the_next_invocation_starts_afresh(
+    host: LambdaHost, code_dir: Path
+) -> None:
+    # Given a function whose module raises at import
+    flag = code_dir / "src" / "shop" / "broken.flag"
+    flag.write_text("")
+    function = deploy(host, code_dir, "src/shop/broken.handle")
+
+    # When it is invoked
+    failed = host.invoke(function, b"{}")
+
+    # Then it is an init error of unknown type, as Lambda normalises an exception's class name,
+    # whose message and document carry the exception
+    assert failed.error_type == "Runtime.Unknown"
+    assert failed.error_message is not None
+    assert "RuntimeError: refusing to load" in failed.error_message
+    assert failed.json()["errorType"] == "RuntimeError"
+
+    # And when the module is repaired, the next invocation is a fresh cold start that succeeds
+    flag.unlink()
+    repaired = host.invoke(function, b"{}")
+    assert repaired.ok
+    assert repaired.json() == "loaded"
+    assert repaired.init_duration_ms is not None
+
+
+def test_a_function_that_runs_past_its_timeout_is_killed_and_the_next_invocation_cold_starts(
+    host: LambdaHost, code_dir: Path
+) -> None:
+    # Given a function with a short timeout, warmed up, and another function beside it
+    function = deploy(host, code_dir, "src/shop/handlers.sleep", timeout_seconds=0.5)
+    other = deploy(host, code_dir, "src/shop/handlers.echo", name="other")
+    warm_pid = invoke_json(host, function, {"seconds": 0})["pid"]
+
+    # When it sleeps past the timeout
+    started = time.monotonic()
+    timed_out = host.invoke(function, b'{"seconds": 30}')
+    elapsed = time.monotonic() - started
+
+    # Then the invocation times out as Lambda's does, without waiting for the handler
+    assert timed_out.timed_out
+    assert timed_out.error_message == "Task timed out after 0.50 seconds"
+    assert elapsed < 5
+    # And its process is gone: the next invocation is a cold start in a new process
+    recovered = host.invoke(function, b'{"seconds": 0}')
+    assert recovered.ok
+    assert recovered.init_duration_ms is not None
+    assert recovered.json()["pid"] != warm_pid
+    with pytest.raises(ProcessLookupError):
+        os.kill(warm_pid, 0)
+    # And the other function was not affected
+    assert invoke_json(host, other, {})["function_name"] == "other"
+
+
+def test_a_process_that_exits_mid_invocation_is_an_exit_error(
+    host: LambdaHost, code_dir: Path
+) -> None:
+    # Given a function that exits the process when asked to
+    function = deploy(host, code_dir, "src/shop/handlers.exit_if_asked")
+
+    # When it exits during an invocation
+    exited = host.invoke(function, b'{"exit": true}')
+
+    # Then the outcome is Lambda's exit error, and the next invocation cold-starts
+    assert exited.error_type == "Runtime.ExitError"
+    assert exited.error_message == "Runtime exited with error: exit status 3"
+    following = host.invoke(function, b"{}")
+    assert following.ok
+    assert following.init_duration_ms is not None
+
+
+def test_the_function_sees_its_configuration_and_the_local_endpoint_but_not_the_hosts_environment(
+    host: LambdaHost, code_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a variable in the host's environment and a function configured with its own
+    monkeypatch.setenv("LOCALCLOUD_HOST_ONLY", "secret")
+    function = deploy(
+        host, code_dir, "src/shop/handlers.env", environment={"TABLE_NAME": "orders"}, memory_mb=256
+    )
+
+    # When the function reports its environment
+    env = invoke_json(host, function, {})
+
+    # Then it has its configuration, the local endpoint and Lambda's variables, and nothing else
+    assert env["TABLE_NAME"] == "orders"
+    assert env["AWS_ENDPOINT_URL"] == ENDPOINT
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "fn"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/fn"
+    assert env["LAMBDA_TASK_ROOT"] == str(code_dir.resolve())
+    assert env["_HANDLER"] == "src/shop/handlers.env"
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(code_dir.resolve())
+    assert "LOCALCLOUD_HOST_ONLY" not in env
+
+
+def test_a_pythonpath_under_lambdas_task_root_is_read_as_the_functions_package(
+    code_dir: Path, tmp_path: Path
+) -> None:
+    # Given a host with an extra import path, and a function configured as Lambda would be to
+    # import its modules from src/
+    with LambdaHost(Aws(ENDPOINT), extra_path=[tmp_path]) as host:
+        function = deploy(
+            host, code_dir, "shop.handlers.env", environment={"PYTHONPATH": "/var/task/src"}
+        )
+
+        # When it reports its environment
+        env = invoke_json(host, function, {})
+
+    # Then its package comes first, then the configured path inside it, then the host's
+    root = code_dir.resolve()
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(root), str(root / "src"), str(tmp_path)]
+
+
+def test_concurrent_invocations_each_get_their_own_response(
+    host: LambdaHost, code_dir: Path
+) -> None:
+    # Given a deployed function
+    function = deploy(host, code_dir, "src/shop/handlers.echo")
+    responses: dict[int, Any] = {}
+
+    def invoke(n: int) -> None:
+        responses[n] = invoke_json(host, function, {"n": n})
+
+    # When several threads invoke it at once
+    threads = [threading.Thread(target=invoke, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    # Then each got the response to its own event, from the one process, after one cold start
+    assert {n: r["event"] for n, r in responses.items()} == {n: {"n": n} for n in range(6)}
+    assert len({r["pid"] for r in responses.values()}) == 1
+    assert len(host.invocations(function)) == 6
+    assert sum(i.init_duration_ms is not None for i in host.invocations(function)) == 1
+
+
+def test_an_unknown_function_is_not_found(host: LambdaHost) -> None:
+    # Given a host with nothing deployed
+    # When an unknown function is invoked, then it is not found
+    with pytest.raises(FunctionNotFound, match="nowhere"):
+        host.invoke("nowhere", b"{}")
+
+
+def test_the_function_output_goes_to_its_log_file(
+    host: LambdaHost, code_dir: Path, tmp_path: Path
+) -> None:
+    # Given a function that prints
+    function = deploy(host, code_dir, "src/shop/handlers.echo")
+
+    # When it is invoked
+    invoke_json(host, function, {"marker": "in-the-log"})
+
+    # Then its output is in the function's log file
+    assert "in-the-log" in (tmp_path / "logs" / "fn.log").read_text()
+
+
+def test_redeploying_replaces_the_code_and_the_next_invocation_cold_starts(
+    host: LambdaHost, code_dir: Path
+) -> None:
+    # Given a deployed, warm function
+    deploy(host, code_dir, "src/shop/handlers.env", environment={"VERSION": "1"})
+    assert invoke_json(host, "fn", {})["VERSION"] == "1"
+
+    # When it is deployed again with a new configuration
+    deploy(host, code_dir, "src/shop/handlers.env", environment={"VERSION": "2"})
+    invocation = host.invoke("fn", b"{}")
+
+    # Then the new configuration runs, in a new process
+    assert invocation.json()["VERSION"] == "2"
+    assert invocation.init_duration_ms is not None
+    assert host.functions["fn"].environment == {"VERSION": "2"}
+
+
+def test_stop_kills_every_function_process(code_dir: Path) -> None:
+    # Given a host with a warm function
+    host = LambdaHost(Aws(ENDPOINT))
+    function = deploy(host, code_dir, "src/shop/handlers.echo")
+    pid = invoke_json(host, function, {})["pid"]
+
+    # When the host stops
+    host.stop()
+
+    # Then the process is gone
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
