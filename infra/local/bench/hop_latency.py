@@ -79,12 +79,13 @@ def main() -> None:
         received = drain(cloud, queue_url, "latency", EVENTS)
         latencies = sorted(m["receivedMs"] - m["envelope"]["timestamp"] for m in received)
 
-        started = time.monotonic()
+        started_ms = time.time_ns() // 1_000_000
         batch = [envelope(index, "throughput") for index in range(EVENTS)]
         for first in range(0, EVENTS, 10):
             put(cloud, batch[first : first + 10])
         through = drain(cloud, queue_url, "throughput", EVENTS)
-        elapsed = time.monotonic() - started
+        # Until the function had the last event in hand (the drain's own pace does not count).
+        elapsed = (max(m["receivedMs"] for m in through) - started_ms) / 1000
 
     p50 = statistics.median(latencies)
     p95 = latencies[int(len(latencies) * 0.95) - 1]

@@ -26,7 +26,7 @@ def test_a_ref_to_a_bus_is_refused_with_what_to_write_instead() -> None:
         },
     )
     with pytest.raises(TemplateError, match=r"stack hub: resource Rule .* use Fn::GetAtt Bus.Name"):
-        transform("hub", source, region="eu-west-1")
+        transform("hub", source, region="eu-west-1", code_bucket="code")
 
 
 def test_event_source_mappings_are_removed_and_their_expressions_exposed() -> None:
@@ -45,7 +45,7 @@ def test_event_source_mappings_are_removed_and_their_expressions_exposed() -> No
     )
 
     # When transformed
-    result = transform("svc", source, region="eu-west-1")
+    result = transform("svc", source, region="eu-west-1", code_bucket="code")
 
     # Then the mapping is gone from the template but kept, its expressions resolvable as outputs
     assert "Mapping" not in result.template["Resources"]
@@ -86,7 +86,7 @@ def test_http_api_resources_are_removed_with_what_depends_on_them() -> None:
     )
     source["Outputs"]["HttpApiUrl"] = {"Value": {"Fn::GetAtt": ["HttpApi", "ApiEndpoint"]}}
 
-    result = transform("svc", source, region="eu-west-1")
+    result = transform("svc", source, region="eu-west-1", code_bucket="code")
 
     assert set(result.template["Resources"]) == {"ProbeLambdaFunction"}
     assert set(result.http_api) == {"HttpApi", "HttpApiRoute"}
@@ -112,7 +112,7 @@ def test_a_firehose_delivery_stream_is_created_through_the_api_and_its_arn_made_
         },
     )
 
-    result = transform("hub", source, region="eu-west-1")
+    result = transform("hub", source, region="eu-west-1", code_bucket="code")
 
     assert "Delivery" not in result.template["Resources"]
     assert result.template["Resources"]["Role"]["Properties"]["Resource"] == (
@@ -126,7 +126,7 @@ def test_a_firehose_delivery_stream_is_created_through_the_api_and_its_arn_made_
 def test_a_firehose_without_a_literal_name_is_refused() -> None:
     source = template(Delivery={"Type": "AWS::KinesisFirehose::DeliveryStream", "Properties": {}})
     with pytest.raises(TemplateError, match="Delivery needs a literal DeliveryStreamName"):
-        transform("hub", source, region="eu-west-1")
+        transform("hub", source, region="eu-west-1", code_bucket="code")
 
 
 def test_ttl_and_on_demand_mode_are_noted_for_after_the_stack() -> None:
@@ -140,7 +140,7 @@ def test_ttl_and_on_demand_mode_are_noted_for_after_the_stack() -> None:
         Stream=STREAM,
     )
 
-    result = transform("svc", source, region="eu-west-1")
+    result = transform("svc", source, region="eu-west-1", code_bucket="code")
 
     assert result.ttl == {"Table": "expiresAt"}
     assert result.on_demand_streams == ["Stream"]
@@ -148,7 +148,7 @@ def test_ttl_and_on_demand_mode_are_noted_for_after_the_stack() -> None:
 
 def test_the_input_template_is_not_changed() -> None:
     source = template(Mapping={"Type": "AWS::Lambda::EventSourceMapping", "Properties": {}})
-    transform("svc", source, region="eu-west-1")
+    transform("svc", source, region="eu-west-1", code_bucket="code")
     assert "Mapping" in source["Resources"]
 
 

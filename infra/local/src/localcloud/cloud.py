@@ -85,7 +85,7 @@ class LocalCloud:
             self.event_sources.add(mapping)
         for target in stack.rule_targets:
             self.rule_delivery.add(target)
-        for bus in _buses(self.aws, stack):
+        for bus in stack.buses:
             self.trail.watch(bus)
         if stack.routes:
             server = HttpApiServer(
@@ -163,12 +163,3 @@ class LocalCloud:
 def _service_of(stack_name: str, stage: str) -> str:
     suffix = f"-{stage}"
     return stack_name[: -len(suffix)] if stack_name.endswith(suffix) else stack_name
-
-
-def _buses(aws: Aws, stack: DeployedStack) -> list[str]:
-    resources = aws.client("cloudformation").list_stack_resources(StackName=stack.name)
-    return [
-        r["PhysicalResourceId"]
-        for r in resources["StackResourceSummaries"]
-        if r["ResourceType"] == "AWS::Events::EventBus"
-    ]

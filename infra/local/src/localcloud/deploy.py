@@ -1,9 +1,10 @@
 """Deploying a stack into the local cloud from the very artifacts that would deploy to AWS.
 
-As `serverless deploy` does: the create-stack template (the deployment bucket) first, the package
-uploaded to it, then the full template as a stack update. In between, `transform` makes the
-template work in moto; after, what moto ignores is re-applied and what the local cloud must run
-(functions, event source mappings, HTTP routes, rule targets) is read back from the stack.
+The package is uploaded to a deployment bucket first, then the stack is created from the
+`serverless package` template after `transform` made it work in moto (one create rather than
+`serverless deploy`'s create-upload-update: moto registers exports only on create). After it, what
+moto ignores is re-applied and what the local cloud must run (functions, event source mappings,
+HTTP routes, rule targets) is read back from the stack.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class DeployedStack:
     name: str
     outputs: dict[str, str]
     resources: dict[str, str] = field(default_factory=dict)  # logical id -> physical id
+    buses: list[str] = field(default_factory=list)  # the names of the event buses it created
     functions: list[FunctionSpec] = field(default_factory=list)
     mappings: list[EventSourceMapping] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
@@ -100,23 +102,17 @@ def package(source_dir: Path, *, stage: str, output_dir: Path, serverless: Path)
 def deploy(aws: Aws, packaged: Package, *, code_root: Path) -> DeployedStack:
     """Create the stack in moto and read back what the local cloud must run."""
     name = packaged.stack_name
-    transformed = transform(name, packaged.update_template, region=aws.region)
+    bucket = f"localcloud-deployments-{name}".lower()[:63]
+    transformed = transform(name, packaged.update_template, region=aws.region, code_bucket=bucket)
+    _upload_artifacts(aws, name, packaged, transformed.template, bucket)
     cloudformation = aws.client("cloudformation")
     _run(
         aws,
         name,
         lambda: cloudformation.create_stack(
             StackName=name,
-            TemplateBody=json.dumps(packaged.create_template),
+            TemplateBody=json.dumps(transformed.template),
             Capabilities=CAPABILITIES,
-        ),
-    )
-    _upload_artifacts(aws, name, packaged, transformed.template)
-    _run(
-        aws,
-        name,
-        lambda: cloudformation.update_stack(
-            StackName=name, TemplateBody=json.dumps(transformed.template), Capabilities=CAPABILITIES
         ),
     )
     outputs = _outputs(aws, name)
@@ -124,7 +120,11 @@ def deploy(aws: Aws, packaged: Package, *, code_root: Path) -> DeployedStack:
     _create_through_api(aws, transformed, outputs)
     _reapply_ignored_settings(aws, transformed, physical)
     deployed = DeployedStack(
-        name=name, outputs=outputs, resources=dict(physical), changes=list(transformed.changes)
+        name=name,
+        outputs=outputs,
+        resources=dict(physical),
+        buses=[resolve(placeholder, outputs) for placeholder in transformed.buses.values()],
+        changes=list(transformed.changes),
     )
     deployed.functions = _functions(aws, name, packaged, transformed, physical, code_root)
     deployed.mappings = [_mapping(mapping.properties, outputs) for mapping in transformed.mappings]
@@ -182,17 +182,20 @@ def _physical_ids(aws: Aws, stack: str) -> dict[str, str]:
     }
 
 
-def _upload_artifacts(aws: Aws, stack: str, packaged: Package, template: Mapping[str, Any]) -> None:
-    bucket = _physical_ids(aws, stack).get("ServerlessDeploymentBucket")
+def _upload_artifacts(
+    aws: Aws, stack: str, packaged: Package, template: Mapping[str, Any], bucket: str
+) -> None:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": aws.region})
     by_name = {artifact.name: artifact for artifact in packaged.artifacts}
     for logical_id, resource in template["Resources"].items():
         if resource.get("Type") != "AWS::Lambda::Function":
             continue
         key = resource["Properties"]["Code"].get("S3Key")
         artifact = by_name.get(Path(str(key)).name)
-        if bucket is None or artifact is None:
+        if artifact is None:
             raise DeployError(f"stack {stack}: no package found for function {logical_id} ({key})")
-        aws.client("s3").put_object(Bucket=bucket, Key=key, Body=artifact.read_bytes())
+        s3.put_object(Bucket=bucket, Key=key, Body=artifact.read_bytes())
 
 
 def _create_through_api(aws: Aws, transformed: Transformed, outputs: Mapping[str, str]) -> None:

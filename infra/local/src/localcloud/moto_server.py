@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 HOST = "127.0.0.1"
 
@@ -29,12 +30,13 @@ class MotoServer:
         self.url = f"http://{HOST}:{self.port}"
         self._log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     def start(self, *, timeout_seconds: float = 30.0) -> MotoServer:
-        log = self._log_file.open("ab") if self._log_file else subprocess.DEVNULL
+        self._log = self._log_file.open("ab") if self._log_file else None
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)],
-            stdout=log,
+            [sys.executable, "-m", "localcloud.moto_process", "-H", HOST, "-p", str(self.port)],
+            stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout_seconds
@@ -62,6 +64,9 @@ class MotoServer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> MotoServer:
         return self.start()

@@ -14,6 +14,10 @@ change made here is in this list, applied in this order, and reported in `Transf
 5. **Route rule targets through queues** (`eventbridge.route_rule_targets`): moto cannot deliver to
    Kinesis or Lambda targets, ignores `InputPath` and delivers for disabled rules.
 6. **Re-apply after the stack what moto ignores**: DynamoDB TTL and Kinesis on-demand mode.
+7. **Expose each event bus's name**: moto gives a bus no physical id.
+8. **Take function code from a bucket made before the stack**: moto registers a stack's exports
+   only when it is created, not updated, so the stack is created in one step, its package already
+   uploaded (where `serverless deploy` would create, upload, then update).
 
 Whatever a removed resource needs from the stack (a stream ARN, a function name) is exposed as a
 stack output, so CloudFormation itself resolves it; `resolve` reads it back.
@@ -69,10 +73,13 @@ class Transformed:
     api_created: list[ApiCreatedResource] = field(default_factory=list)
     ttl: dict[str, str] = field(default_factory=dict)  # table logical id -> TTL attribute
     on_demand_streams: list[str] = field(default_factory=list)
+    buses: dict[str, str] = field(default_factory=dict)  # bus logical id -> placeholder of its name
     changes: list[str] = field(default_factory=list)
 
 
-def transform(stack: str, template: Mapping[str, Any], *, region: str) -> Transformed:
+def transform(
+    stack: str, template: Mapping[str, Any], *, region: str, code_bucket: str
+) -> Transformed:
     """The template ready for moto, and what the local cloud must do around it."""
     result = Transformed(stack, copy.deepcopy(dict(template)))
     resources: dict[str, Any] = result.template.setdefault("Resources", {})
@@ -89,6 +96,8 @@ def transform(stack: str, template: Mapping[str, Any], *, region: str) -> Transf
     if result.routed_targets:
         result.changes.append(f"routed {len(result.routed_targets)} rule target(s) through queues")
     _note_ignored_settings(result)
+    _expose_bus_names(result)
+    _code_from(result, code_bucket)
     return result
 
 
@@ -255,6 +264,31 @@ def _with_literals(node: Any, logical_id: str, values: Mapping[str, str]) -> Any
     if isinstance(node, list):
         return [_with_literals(item, logical_id, values) for item in node]
     return node
+
+
+def _code_from(result: Transformed, bucket: str) -> None:
+    functions = 0
+    for resource in result.template["Resources"].values():
+        code = (
+            resource.get("Properties", {}).get("Code")
+            if resource.get("Type") == "AWS::Lambda::Function"
+            else None
+        )
+        if isinstance(code, dict) and "S3Key" in code:
+            code["S3Bucket"] = bucket
+            functions += 1
+    if functions:
+        result.changes.append(
+            f"code of {functions} function(s) taken from bucket {bucket}, filled first"
+        )
+
+
+def _expose_bus_names(result: Transformed) -> None:
+    for logical_id, resource in sorted(result.template["Resources"].items()):
+        if resource.get("Type") == "AWS::Events::EventBus":
+            result.buses[logical_id] = _expose(
+                result.template, {"Fn::GetAtt": [logical_id, "Name"]}
+            )
 
 
 def _note_ignored_settings(result: Transformed) -> None:

@@ -11,12 +11,21 @@ sqs = boto3.client("sqs")
 
 
 def handle(event, context):
-    for record in event["Records"]:
-        envelope = json.loads(base64.b64decode(record["kinesis"]["data"]))
-        sqs.send_message(
-            QueueUrl=os.environ["RECEIVED_QUEUE_URL"],
-            MessageBody=json.dumps(
-                {"envelope": envelope, "receivedMs": time.time_ns() // 1_000_000}
+    received_ms = time.time_ns() // 1_000_000
+    reports = [
+        {
+            "Id": str(index),
+            "MessageBody": json.dumps(
+                {
+                    "envelope": json.loads(base64.b64decode(record["kinesis"]["data"])),
+                    "receivedMs": received_ms,
+                }
             ),
+        }
+        for index, record in enumerate(event["Records"])
+    ]
+    for first in range(0, len(reports), 10):
+        sqs.send_message_batch(
+            QueueUrl=os.environ["RECEIVED_QUEUE_URL"], Entries=reports[first : first + 10]
         )
     return {"batchItemFailures": []}

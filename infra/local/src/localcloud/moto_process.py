@@ -1,0 +1,122 @@
+"""The moto server process, with the local cloud's fixes to moto applied before it starts.
+
+Each fix is a performance or correctness gap found in moto, kept here, in one place, until moto
+has it: `python -m localcloud.moto_process -H HOST -p PORT` takes `moto.server`'s arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import logging
+import sys
+import threading
+import time
+from typing import Any
+
+
+def apply_fixes() -> None:
+    # EventBridge builds a fresh JSONPath parser (a yacc table) for every path of every event it
+    # delivers to a target: ~10 ms per delivery, which caps a bus at a few events per second.
+    # A parsed path is immutable, so parsing each distinct path once is the same, only faster.
+    jsonpath_ext: Any = importlib.import_module("jsonpath_ng.ext")
+    jsonpath_ext.parse = functools.lru_cache(maxsize=4096)(jsonpath_ext.parse)
+
+    # SQS checks each message it receives against the queue's retention period by computing every
+    # attribute of the queue three times over, approximate counts included, each a scan of all its
+    # messages: a third of moto's time under load. The queue keeps the period as a field.
+    from moto.core.utils import unix_time
+
+    sqs_backend: Any = importlib.import_module("moto.sqs.models").SQSBackend
+
+    def within_retention(backend: Any, queue_name: str, message: Any) -> bool:
+        retention_seconds = int(backend.get_queue(queue_name).message_retention_period)
+        return bool(retention_seconds + message.sent_timestamp / 1000 > unix_time())
+
+    sqs_backend.is_message_valid_based_on_retention_period = within_retention
+
+    # Sending a message reads one setting (content-based deduplication) through the queue's full
+    # attribute set, whose approximate message counts scan every message in the queue: sending
+    # grew linearly with the queue's length (half of moto's time under load). While a message is
+    # being sent, the attribute set leaves those counts out; every other caller gets them all.
+    _skip_message_counts_while_sending()
+
+    # SQS asks the time for every message it looks at (visible? delayed?) through a clock that
+    # builds and subtracts datetimes: a fifth of moto's time under load. In server mode nothing
+    # freezes time, so the plain clock gives the same answer.
+    sqs_clock: Any = importlib.import_module("moto.sqs.models")
+    slow_unix_time, slow_unix_time_millis = sqs_clock.unix_time, sqs_clock.unix_time_millis
+    sqs_clock.unix_time = lambda moment=None: (
+        time.time() if moment is None else slow_unix_time(moment)
+    )
+    sqs_clock.unix_time_millis = lambda moment=None: (
+        time.time() * 1000 if moment is None else slow_unix_time_millis(moment)
+    )
+
+    # One access-log line per request is work the local cloud never reads (its own logs say
+    # what happened); warnings and errors still show.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    # The server finds the service of every request by listing moto's package folders on disk,
+    # again each time (14% of its time under load). They do not change while it runs.
+    backends: Any = importlib.import_module("moto.backends")
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+
+MESSAGE_COUNTS = frozenset(
+    {
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesDelayed",
+        "ApproximateNumberOfMessagesNotVisible",
+    }
+)
+
+
+def _skip_message_counts_while_sending() -> None:
+    sqs_models: Any = importlib.import_module("moto.sqs.models")
+    queue_class, backend_class = sqs_models.Queue, sqs_models.SQSBackend
+    full_attributes = queue_class.attributes.fget
+    original_send = backend_class.send_message
+    sending = threading.local()
+
+    def attributes(queue: Any) -> dict[str, Any]:
+        if not getattr(sending, "active", False):
+            return dict(full_attributes(queue))
+        names = [name for name in queue.BASE_ATTRIBUTES if name not in MESSAGE_COUNTS]
+        if queue.fifo_queue:
+            names += queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:
+            names += queue.KMS_ATTRIBUTES
+        result = {name: getattr(queue, sqs_models.camelcase_to_underscores(name)) for name in names}
+        if queue.policy:
+            result["Policy"] = queue.policy
+        if queue.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(queue.redrive_policy)
+        return {
+            key: str(value).lower() if isinstance(value, bool) else value
+            for key, value in result.items()
+        }
+
+    def send_message(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        sending.active = True
+        try:
+            return original_send(backend, *args, **kwargs)
+        finally:
+            sending.active = False
+
+    queue_class.attributes = property(attributes)
+    backend_class.send_message = send_message
+
+
+def main() -> int:
+    apply_fixes()
+    from moto.server import main as moto_main
+
+    moto_main(sys.argv[1:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

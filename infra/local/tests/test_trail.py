@@ -1,0 +1,136 @@
+"""The event trail: every event that crosses a bus, per business key, with its latencies."""
+
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from localcloud.aws import Aws
+from localcloud.trail import EventTrail, TrailEntry, render
+
+BUS = "trail-bus"
+
+
+def eventually(check: Callable[[], Any], *, timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s")
+        time.sleep(0.02)
+
+
+def put(aws: Aws, detail_type: str, detail: dict[str, Any]) -> str:
+    response = aws.client("events").put_events(
+        Entries=[
+            {
+                "Source": "test.producer",
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+                "EventBusName": BUS,
+            }
+        ]
+    )
+    assert response["FailedEntryCount"] == 0
+    event_id: str = response["Entries"][0]["EventId"]
+    return event_id
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@pytest.fixture
+def trail_file(tmp_path: Path) -> Path:
+    return tmp_path / "trail.jsonl"
+
+
+@pytest.fixture
+def trail(aws: Aws, trail_file: Path) -> Iterator[EventTrail]:
+    aws.client("events").create_event_bus(Name=BUS)
+    event_trail = EventTrail(aws, file=trail_file)
+    event_trail.watch(BUS)
+    event_trail.watch(BUS)  # watching twice is harmless
+    yield event_trail
+    event_trail.stop()
+
+
+def test_the_trail_orders_one_keys_events_with_their_hop_latencies(
+    aws: Aws, trail: EventTrail
+) -> None:
+    # Given three events of one key, spaced out, interleaved with another key's event; the last
+    # belongs to the key through its correlation id only
+    put(aws, "thing-created", {"partitionKey": "k-1", "timestamp": now_ms()})
+    put(aws, "thing-created", {"partitionKey": "k-2", "timestamp": now_ms()})
+    time.sleep(0.05)
+    put(aws, "thing-checked", {"partitionKey": "k-1", "timestamp": now_ms()})
+    time.sleep(0.05)
+    put(
+        aws,
+        "thing-shipped",
+        {"partitionKey": "s-9", "tags": {"correlationId": "k-1"}, "timestamp": now_ms()},
+    )
+
+    # When the trail has them all
+    entries = eventually(lambda: len(trail.for_key("k-1")) == 3 and trail.for_key("k-1"))
+
+    # Then they are in time order, each hop at least as long as the pause before it
+    assert [e.detail_type for e in entries] == ["thing-created", "thing-checked", "thing-shipped"]
+    assert [e.correlation_id for e in entries] == ["k-1", "k-1", "k-1"]
+    hops = [
+        later.received_ms - earlier.received_ms for earlier, later in itertools.pairwise(entries)
+    ]
+    assert all(hop >= 45 for hop in hops)
+    assert all(0 <= (e.bus_latency_ms or -1) < 1000 for e in entries)
+    assert [e.detail_type for e in trail.for_key("k-2")] == ["thing-created"]
+    # And the table shows them in that order, with +ms and hop columns
+    table = trail.render("k-1").splitlines()
+    assert table[0] == "events for k-1"
+    assert table[1].split()[:5] == ["time", "(UTC)", "+ms", "hop", "ms"]
+    assert [line.split()[-1] for line in table[2:]] == [
+        "thing-created",
+        "thing-checked",
+        "thing-shipped",
+    ]
+    assert table[2].split()[1:3] == ["0", "-"]
+    assert int(table[3].split()[2]) == hops[0]
+
+
+def test_the_trail_file_renders_as_the_trail_does(
+    aws: Aws, trail: EventTrail, trail_file: Path
+) -> None:
+    # Given events recorded by a trail with a file
+    put(aws, "thing-created", {"partitionKey": "k-1", "timestamp": now_ms()})
+    put(aws, "thing-checked", {"partitionKey": "k-1", "timestamp": now_ms()})
+    eventually(lambda: len(trail.for_key("k-1")) == 2)
+
+    # When the file is read back
+    entries = EventTrail.read_file(trail_file)
+
+    # Then it holds every entry, and renders the same table
+    assert entries == trail.entries()
+    assert EventTrail.render_file(trail_file, "k-1") == trail.render("k-1")
+
+
+def test_the_trail_keeps_events_moto_would_garble(aws: Aws, trail: EventTrail) -> None:
+    # Given an event whose type has a quote and whose detail looks like a template placeholder
+    event_id = put(aws, 'thing "quoted"', {"partitionKey": "k-1", "note": "<id> <detail>"})
+
+    # When the trail has it
+    [entry] = eventually(lambda: trail.for_key("k-1"))
+
+    # Then it is exactly what was put
+    assert (entry.event_id, entry.detail_type, entry.bus) == (event_id, 'thing "quoted"', BUS)
+    assert entry.detail == {"partitionKey": "k-1", "note": "<id> <detail>"}
+    assert entry.bus_latency_ms is None
+
+
+def test_an_unknown_key_renders_as_no_events() -> None:
+    # Given entries of another key / Then the table says there is nothing for this one
+    entry = TrailEntry(1, BUS, "s", "t", "e", "k-1", "k-1", {})
+    assert render([entry], "k-2") == "no events for k-2"
