@@ -73,7 +73,7 @@ def _up(arguments: Any) -> int:
         stage=arguments.stage,
         stripe_webhook=arguments.stripe_webhook,
     )
-    with cloud.start():
+    with cloud:
         for stack_dir in arguments.stacks:
             if stopping.is_set():
                 break

@@ -44,6 +44,7 @@ class LocalCloud:
     http_apis: dict[str, HttpApiServer] = field(default_factory=dict)
 
     def start(self) -> LocalCloud:
+        self.state_dir = self.state_dir.resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         (self.state_dir / "logs").mkdir(exist_ok=True)
         self.moto = MotoServer(log_file=self.state_dir / "logs" / "moto.log").start()

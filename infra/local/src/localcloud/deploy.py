@@ -66,6 +66,7 @@ class DeployedStack:
 
 def package(source_dir: Path, *, stage: str, output_dir: Path, serverless: Path) -> Package:
     """Run `serverless package` (offline) for the stack in `source_dir`."""
+    output_dir = output_dir.resolve()  # the CLI runs in the stack's folder
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     completed = subprocess.run(

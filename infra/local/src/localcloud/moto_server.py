@@ -38,6 +38,8 @@ class MotoServer:
             [sys.executable, "-m", "localcloud.moto_process", "-H", HOST, "-p", str(self.port)],
             stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
+            # Its own session: Ctrl-C reaches the local cloud, which stops moto last, in order.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
