@@ -1,0 +1,97 @@
+"""The fixes applied to moto's process make it faster without changing what it answers."""
+
+import json
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from localcloud.moto_process import apply_fixes
+from moto import mock_aws
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fixed_moto() -> None:
+    apply_fixes()
+
+
+@pytest.fixture
+def aws_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield
+
+
+def test_queue_attributes_still_count_messages(aws_in_process: None) -> None:
+    # Given a queue with three messages, one of them received (in flight) and one delayed
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="a")
+    sqs.send_message(QueueUrl=url, MessageBody="b")
+    sqs.send_message(QueueUrl=url, MessageBody="c", DelaySeconds=60)
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)
+
+    # When its attributes are read (not while sending)
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+    # Then the approximate counts are all there and right
+    assert attributes["ApproximateNumberOfMessages"] == "1"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+
+
+def test_sending_still_honours_queue_settings(aws_in_process: None) -> None:
+    # Content-based deduplication is read while sending: a duplicate body is dropped
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(
+        QueueName="q.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")
+
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+
+    assert [m["Body"] for m in messages] == ["same"]
+
+
+def test_received_messages_are_within_retention(aws_in_process: None) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="fresh")
+
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["fresh"]
+
+
+def test_rule_delivery_to_a_queue_is_unchanged(aws_in_process: None) -> None:
+    # The JSONPath parses cached by the fix fill the default target input as before
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    url = sqs.create_queue(QueueName="target")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["s"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": arn}])
+    for detail in ({"n": 1}, {"n": 2}):
+        events.put_events(
+            Entries=[{"Source": "s", "DetailType": "d", "Detail": json.dumps(detail)}]
+        )
+
+    bodies = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    ]
+
+    assert sorted(body["detail"]["n"] for body in bodies) == [1, 2]
+    assert {body["source"] for body in bodies} == {"s"}
+
+
+def test_the_module_list_is_read_once() -> None:
+    from moto import backends
+
+    assert backends.list_of_moto_modules() is backends.list_of_moto_modules()
+    assert "sqs" in backends.list_of_moto_modules()
