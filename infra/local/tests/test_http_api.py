@@ -644,10 +644,13 @@ def test_a_function_error_is_an_internal_server_error(
     serve: Callable[..., HttpApiServer], functions: FakeFunctions
 ) -> None:
     # Given functions that fail: with an unhandled error, and by reaching their own timeout
-    for name, error in [("crash", "Runtime.Unhandled"), ("slow", "Sandbox.Timedout")]:
-        functions.handlers[name] = lambda event, name=name, error=error: Invocation(
+    def failing(name: str, error: str) -> Callable[[Any], Invocation]:
+        return lambda event: Invocation(
             name, "r", b'{"errorMessage": "boom"}', 1.0, error_type=error, error_message="boom"
         )
+
+    for name, error in [("crash", "Runtime.Unhandled"), ("slow", "Sandbox.Timedout")]:
+        functions.handlers[name] = failing(name, error)
     server = serve([Route("GET /crash", "crash"), Route("GET /slow", "slow")])
 
     # When they are called

@@ -4,15 +4,16 @@ import base64
 import json
 import os
 import time
+from typing import Any
 
 import boto3
 
 sqs = boto3.client("sqs")
 
 
-def handle(event, context):
+def handle(event: dict[str, Any], context: object) -> dict[str, Any]:
     received_ms = time.time_ns() // 1_000_000
-    reports = [
+    reports: list[Any] = [
         {
             "Id": str(index),
             "MessageBody": json.dumps(
