@@ -167,3 +167,29 @@ def test_a_handler_that_does_not_import_is_an_init_error_naming_the_function(
     assert invocation.error_type is not None
     assert "Runtime." in invocation.error_type
     assert "no configuration" in (invocation.error_message or "") + invocation.payload.decode()
+
+
+def test_the_event_lake_keeps_every_event_as_a_line(cloud: LocalCloud) -> None:
+    # Given events of two types put on the bus
+    sent = [envelope("sample-happened", "order-6"), envelope("something-else", "order-6")]
+    put_on_bus(cloud, *sent)
+
+    # When the lake's delivery stream has written them
+    hub = next(stack for stack in cloud.stacks if stack.name == "event-hub-local")
+    s3 = cloud.aws.client("s3")
+    bucket = hub.outputs["EventLakeBucketName"]
+    lines: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 5.0
+    while (
+        time.monotonic() < deadline
+        and len([x for x in lines if x["partitionKey"] == "order-6"]) < 2
+    ):
+        lines = []
+        for listed in s3.list_objects_v2(Bucket=bucket, Prefix="events/").get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=listed["Key"])["Body"].read().decode()
+            assert body.endswith("\n"), "every envelope ends its own line"
+            lines += [json.loads(line) for line in body.splitlines()]
+        time.sleep(0.05)
+
+    # Then each is a line of its own, the bare envelope
+    assert [line for line in lines if line["partitionKey"] == "order-6"] == sent

@@ -2,10 +2,11 @@
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
-from localcloud.moto_process import apply_fixes
+from localcloud.moto_process import _record_delimiter, apply_fixes
 from moto import mock_aws
 
 
@@ -95,3 +96,29 @@ def test_the_module_list_is_read_once() -> None:
 
     assert backends.list_of_moto_modules() is backends.list_of_moto_modules()
     assert "sqs" in backends.list_of_moto_modules()
+
+
+@pytest.mark.parametrize(
+    ("processing", "delimiter"),
+    [
+        ({}, b""),
+        ({"Enabled": False, "Processors": [{"Type": "AppendDelimiterToRecord"}]}, b""),
+        ({"Enabled": True, "Processors": [{"Type": "AppendDelimiterToRecord"}]}, b"\n"),
+        (
+            {
+                "Enabled": "true",
+                "Processors": [
+                    {
+                        "Type": "AppendDelimiterToRecord",
+                        "Parameters": [{"ParameterName": "Delimiter", "ParameterValue": "\\t"}],
+                    }
+                ],
+            },
+            b"\t",
+        ),
+    ],
+)
+def test_firehose_appends_the_configured_delimiter(
+    processing: dict[str, Any], delimiter: bytes
+) -> None:
+    assert _record_delimiter(processing) == delimiter

@@ -6,6 +6,7 @@ has it: `python -m localcloud.moto_process -H HOST -p PORT` takes `moto.server`'
 
 from __future__ import annotations
 
+import codecs
 import functools
 import importlib
 import json
@@ -53,6 +54,10 @@ def apply_fixes() -> None:
     sqs_clock.unix_time_millis = lambda moment=None: (
         time.time() * 1000 if moment is None else slow_unix_time_millis(moment)
     )
+
+    # Firehose writes a batch to S3 as one object, joining the records, but ignores the
+    # AppendDelimiterToRecord processor: newline-delimited records ran together.
+    _append_delimiters_to_s3_records()
 
     # One access-log line per request is work the local cloud never reads (its own logs say
     # what happened); warnings and errors still show.
@@ -108,6 +113,35 @@ def _skip_message_counts_while_sending() -> None:
 
     queue_class.attributes = property(attributes)
     backend_class.send_message = send_message
+
+
+def _append_delimiters_to_s3_records() -> None:
+    firehose_backend: Any = importlib.import_module("moto.firehose.models").FirehoseBackend
+    original_put = firehose_backend.put_s3_records
+
+    def put_s3_records(
+        backend: Any, name: str, version_id: str, destination: dict[str, Any], records: list[Any]
+    ) -> Any:
+        delimiter = _record_delimiter(destination.get("ProcessingConfiguration") or {})
+        if delimiter:
+            records = [dict(record, Data=record["Data"] + delimiter) for record in records]
+        return original_put(backend, name, version_id, destination, records)
+
+    firehose_backend.put_s3_records = put_s3_records
+
+
+def _record_delimiter(processing: dict[str, Any]) -> bytes:
+    """The delimiter an enabled AppendDelimiterToRecord processor adds (newline by default)."""
+    if str(processing.get("Enabled", "false")).lower() != "true":
+        return b""
+    for processor in processing.get("Processors", []):
+        if processor.get("Type") == "AppendDelimiterToRecord":
+            parameters = {
+                p["ParameterName"]: p["ParameterValue"] for p in processor.get("Parameters", [])
+            }
+            # Written with escapes in templates ("\\n"), as Firehose reads it.
+            return codecs.decode(parameters.get("Delimiter", "\\n"), "unicode_escape").encode()
+    return b""
 
 
 def main() -> int:
