@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from localcloud.aws import ACCOUNT_ID, Aws
 from localcloud.eventbridge import (
-    WHOLE_EVENT_TEMPLATE,
+    WHOLE_EVENT_TRANSFORMER,
     InputTransformer,
     Output,
     RuleDelivery,
@@ -104,7 +104,7 @@ def routed(
             {
                 "Id": "target",
                 "Arn": queue_arn,
-                "InputTransformer": {"InputTemplate": WHOLE_EVENT_TEMPLATE},
+                "InputTransformer": WHOLE_EVENT_TRANSFORMER,
             }
         ],
     )
@@ -449,7 +449,7 @@ def test_a_bus_target_gets_the_event_forwarded(aws: Aws, bus: str, delivery: Rul
             {
                 "Id": "k",
                 "Arn": kept_arn,
-                "InputTransformer": {"InputTemplate": WHOLE_EVENT_TEMPLATE},
+                "InputTransformer": WHOLE_EVENT_TRANSFORMER,
             }
         ],
     )
@@ -566,7 +566,7 @@ def test_route_rule_targets_puts_a_queue_in_front_of_each_target() -> None:
         {
             "Id": "to-stream",
             "Arn": {"Fn::GetAtt": [target.queue_logical_id, "Arn"]},
-            "InputTransformer": {"InputTemplate": WHOLE_EVENT_TEMPLATE},
+            "InputTransformer": WHOLE_EVENT_TRANSFORMER,
         }
     ]
     # And what the real target needs is a stack output or kept as it was

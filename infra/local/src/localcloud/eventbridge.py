@@ -55,6 +55,9 @@ LAMBDA_ASYNC_RETRIES = 2
 # quote in the detail type and rewrites "<id>"-like text inside the detail; the whole event as JSON is
 # inserted after the placeholders and arrives intact, with the `account` the default input omits.
 WHOLE_EVENT_TEMPLATE = "<aws.events.event.json>"
+# With no paths map, moto looks up eight default paths for every delivery, then uses none of them
+# here: a single cheap path (whose placeholder the template does not contain) spares that work.
+WHOLE_EVENT_TRANSFORMER = {"InputPathsMap": {"id": "$.id"}, "InputTemplate": WHOLE_EVENT_TEMPLATE}
 # Local retries are short: the policy's attempt count and event age still hold, not AWS's waits.
 FIRST_BACKOFF_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 1.0
@@ -279,7 +282,7 @@ def route_rule_targets(template: dict[str, Any]) -> tuple[dict[str, Any], list[R
                 {
                     "Id": routed_target.target_id,
                     "Arn": {"Fn::GetAtt": [routed_target.queue_logical_id, "Arn"]},
-                    "InputTransformer": {"InputTemplate": WHOLE_EVENT_TEMPLATE},
+                    "InputTransformer": WHOLE_EVENT_TRANSFORMER,
                 }
             )
             targets.append(routed_target)

@@ -20,7 +20,7 @@ from typing import Any
 
 from localcloud.aws import Aws
 from localcloud.eventbridge import (
-    WHOLE_EVENT_TEMPLATE,
+    WHOLE_EVENT_TRANSFORMER,
     Batch,
     QueuePoller,
     event_from_body,
@@ -182,7 +182,7 @@ class EventTrail:
                     {
                         "Id": "trail",
                         "Arn": queue_arn,
-                        "InputTransformer": {"InputTemplate": WHOLE_EVENT_TEMPLATE},
+                        "InputTransformer": WHOLE_EVENT_TRANSFORMER,
                     }
                 ],
             )
