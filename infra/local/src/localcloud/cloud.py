@@ -7,8 +7,7 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from localcloud.aws import Aws
 from localcloud.deploy import DeployedStack, DeployError, deploy, package
@@ -16,6 +15,7 @@ from localcloud.event_sources import EventSourceRunner
 from localcloud.eventbridge import RuleDelivery
 from localcloud.http_api import HttpApiServer, LocalSigningKey
 from localcloud.lambdas import LambdaHost
+from localcloud.lifecycle import Part
 from localcloud.moto_server import MotoServer
 from localcloud.stripe_fake import FakeStripe
 from localcloud.timers import ScheduleRunner, TtlSweeper
@@ -32,7 +32,7 @@ class StackFailure:
 
 
 @dataclass
-class LocalCloud:
+class LocalCloud(Part):
     """Start it, deploy stacks into it, read its endpoints, stop it (or use it as a context)."""
 
     state_dir: Path
@@ -43,7 +43,7 @@ class LocalCloud:
     failures: list[StackFailure] = field(default_factory=list)
     http_apis: dict[str, HttpApiServer] = field(default_factory=dict)
 
-    def start(self) -> LocalCloud:
+    def start(self) -> Self:
         self.state_dir = self.state_dir.resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         (self.state_dir / "logs").mkdir(exist_ok=True)
@@ -140,17 +140,6 @@ class LocalCloud:
             except Exception:
                 logger.exception("part did not stop cleanly", extra={"part": type(part).__name__})
         logger.info("local cloud stopped")
-
-    def __enter__(self) -> LocalCloud:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _connect_stripe_webhook(self) -> None:
         if not self.stripe_webhook:

@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 
 from localcloud.aws import ACCOUNT_ID, Aws
 from localcloud.functions import Invocation, Invoker
+from localcloud.lifecycle import Part
 
 if TYPE_CHECKING:
     from moto.events.models import EventPattern
@@ -182,7 +183,7 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-class EventSourceRunner:
+class EventSourceRunner(Part):
     """Polls the source of every mapping added and invokes its function, until `stop`.
 
     Each shard and each queue has a thread of its own, so one slow function holds back only its
@@ -249,12 +250,6 @@ class EventSourceRunner:
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
                 logger.warning("event source poller still busy", extra={"poller": thread.name})
-
-    def __enter__(self) -> EventSourceRunner:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 @dataclass

@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, JoseError
@@ -46,6 +46,7 @@ from joserfc.jwk import RSAKey
 
 from localcloud.aws import ACCOUNT_ID
 from localcloud.functions import Invocation, Invoker
+from localcloud.lifecycle import Part
 
 logger = logging.getLogger(__name__)
 
@@ -510,7 +511,7 @@ for _method in _METHODS:
     setattr(_Handler, f"do_{_method}", _Handler._serve)
 
 
-class HttpApiServer:
+class HttpApiServer(Part):
     """One HTTP API on a local port: routes, JWT authorizers and CORS, with payload format 2.0."""
 
     def __init__(
@@ -537,7 +538,7 @@ class HttpApiServer:
         self._thread: threading.Thread | None = None
         self.url = ""
 
-    def start(self) -> HttpApiServer:
+    def start(self) -> Self:
         server = _Server(self._address, _Handler)
         server.api = self
         host, port = server.server_address[:2]
@@ -567,12 +568,6 @@ class HttpApiServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
-
-    def __enter__(self) -> HttpApiServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- one request --------------------------------------------------------------------------
 

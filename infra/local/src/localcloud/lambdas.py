@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any, cast
 
 from localcloud.aws import Aws
 from localcloud.functions import FunctionNotFound, FunctionSpec, Invocation
+from localcloud.lifecycle import Part
 
 logger = logging.getLogger(__name__)
 
@@ -377,7 +377,7 @@ class _Function:
     sandbox: _Sandbox | None = None
 
 
-class LambdaHost:
+class LambdaHost(Part):
     """Runs deployed functions as Lambda does, one process per function.
 
     `deploy` registers a function (or replaces it; the next invocation starts the new code);
@@ -469,17 +469,6 @@ class LambdaHost:
             sandboxes = [f.sandbox for f in self._functions.values() if f.sandbox is not None]
         for sandbox in sandboxes:
             sandbox.close()
-
-    def __enter__(self) -> LambdaHost:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _retire_stale(self, function: _Function) -> None:
         if function.sandbox is not None and function.sandbox.spec is not function.spec:

@@ -9,8 +9,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
-from typing import IO
+from typing import IO, Self
+
+from localcloud.lifecycle import Part
 
 HOST = "127.0.0.1"
 
@@ -22,7 +23,7 @@ def free_port(host: str = HOST) -> int:
         return port
 
 
-class MotoServer:
+class MotoServer(Part):
     """Starts `moto.server` on a free loopback port; `url` is the AWS endpoint."""
 
     def __init__(self, *, port: int | None = None, log_file: Path | None = None) -> None:
@@ -32,7 +33,7 @@ class MotoServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
-    def start(self, *, timeout_seconds: float = 30.0) -> MotoServer:
+    def start(self, *, timeout_seconds: float = 30.0) -> Self:
         self._log = self._log_file.open("ab") if self._log_file else None
         self._process = subprocess.Popen(
             [sys.executable, "-m", "localcloud.moto_process", "-H", HOST, "-p", str(self.port)],
@@ -69,14 +70,3 @@ class MotoServer:
         if self._log is not None:
             self._log.close()
             self._log = None
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

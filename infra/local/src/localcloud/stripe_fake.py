@@ -37,8 +37,9 @@ from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, cast
+from typing import Any, Self, cast
+
+from localcloud.lifecycle import Part
 
 logger = logging.getLogger(__name__)
 
@@ -1476,7 +1477,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         logger.debug("stripe fake http", extra={"line": format % args})
 
 
-class FakeStripe:
+class FakeStripe(Part):
     """Stripe on localhost: point the SDK at `url` (`base_addresses={"api": url}`).
 
     Every event is kept (GET /v1/events) and, when a webhook URL is set, POSTed to it signed with
@@ -1524,7 +1525,7 @@ class FakeStripe:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> FakeStripe:
+    def start(self) -> Self:
         self._server = _Server((self._host, self._port), self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -1546,17 +1547,6 @@ class FakeStripe:
             self._thread.join()
             self._thread = None
         self._sender.stop()
-
-    def __enter__(self) -> FakeStripe:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def set_webhook_url(self, url: str | None) -> None:
         """Events created from now on go to `url`; queued ones go there at their next attempt."""
