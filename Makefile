@@ -14,7 +14,7 @@ STACKS := infra/event-hub $(patsubst %/serverless.yml,%,$(wildcard services/*/se
 CUSTOMER ?= customer-1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint test package bench up token trail demo deploy clean
+.PHONY: help setup lint test package bench up token trail faults demo deploy clean
 
 help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ token: ## Print a bearer token for a test customer: make token CUSTOMER=<id>
 
 trail: ## Show every event of one order in time order: make trail KEY=<order id>
 	@$(RUN) localcloud trail $(KEY)
+
+faults: ## List the faults parked in a running local cloud; RESUBMIT=1 resubmits them to their functions
+	@$(RUN) localcloud faults $(if $(RESUBMIT),--resubmit,)
 
 demo: ## The whole shop on the local cloud, an order traced through every service (not yet built)
 	@echo "make demo runs the whole shop on the local cloud and traces one order through every" >&2

@@ -1,5 +1,6 @@
 """The whole local cloud, deployed from real `serverless package` artifacts."""
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -7,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from localcloud import faults
+from localcloud.aws import Aws
 from localcloud.cloud import LocalCloud
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -118,6 +121,8 @@ def test_the_endpoints_say_where_everything_is(cloud: LocalCloud) -> None:
     assert endpoints["bus"] == "event-hub-local-bus"
     assert endpoints["stream"] == "event-hub-local-stream"
     assert endpoints["stripe"].startswith("http://127.0.0.1:")
+    assert endpoints["lambda"].startswith("http://127.0.0.1:")
+    assert endpoints["faults"].endswith("/event-hub-local-faults")
     assert endpoints["http"] == {}
 
 
@@ -193,3 +198,51 @@ def test_the_event_lake_keeps_every_event_as_a_line(cloud: LocalCloud) -> None:
 
     # Then each is a line of its own, the bare envelope
     assert [line for line in lines if line["partitionKey"] == "order-6"] == sent
+
+
+def test_a_parked_fault_is_listed_and_resubmitted_to_the_function_that_failed_it(
+    cloud: LocalCloud,
+) -> None:
+    # Given a fault a listener published for a record it could not handle
+    endpoints = cloud.endpoints()
+    failed = envelope("sample-happened", "order-7")
+    record = {
+        "eventSource": "aws:kinesis",
+        "eventID": "shardId-000000000000:1",
+        "kinesis": {
+            "sequenceNumber": "1",
+            "partitionKey": "order-7",
+            "data": base64.b64encode(json.dumps(failed).encode()).decode(),
+        },
+    }
+    fault = envelope("fault", "order-7") | {
+        "id": "fault-order-7",
+        "tags": {"source": "sample-listener", "functionName": "sample-listener-local-listener"},
+        "fault": {
+            "errorType": "RuntimeError",
+            "message": "boom",
+            "eventType": "sample-happened",
+            "record": record,
+        },
+    }
+    put_on_bus(cloud, fault)
+
+    # When it is parked, Then it is listed
+    sqs = cloud.aws.client("sqs")
+    deadline = time.monotonic() + 5.0
+    parked: list[faults.ParkedFault] = []
+    while time.monotonic() < deadline and not parked:
+        parked = faults.parked(sqs, endpoints["faults"])
+    assert [(f.fault_id, f.function, f.error_type) for f in parked] == [
+        ("fault-order-7", "sample-listener-local-listener", "RuntimeError")
+    ]
+
+    # When it is resubmitted
+    lambda_client = Aws(endpoints["lambda"]).client("lambda")
+    [result] = faults.resubmit(sqs, lambda_client, endpoints["faults"])
+
+    # Then the function handled the very record, and the fault left the queue
+    assert result.handled, result.outcome
+    arrived = received(cloud, within_seconds=3.0, expect=10)
+    assert [m["envelope"] for m in arrived if m["envelope"]["partitionKey"] == "order-7"] == [failed]
+    assert faults.parked(sqs, endpoints["faults"]) == []

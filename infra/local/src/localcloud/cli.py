@@ -55,10 +55,39 @@ def main(argv: list[str] | None = None) -> int:
         key = LocalSigningKey.load_or_create(arguments.state_dir / "jwt-key.json")
         print(key.token(arguments.customer, audience=arguments.audience))
         return 0
+    if arguments.command == "faults":
+        return _faults(arguments)
     from localcloud.trail import EventTrail
 
     print(EventTrail.render_file(arguments.state_dir / "trail.jsonl", arguments.key))
     return 0
+
+
+def _faults(arguments: Any) -> int:
+    from localcloud import faults
+    from localcloud.aws import Aws
+
+    endpoints = json.loads((arguments.state_dir / "endpoints.json").read_text())
+    if not endpoints.get("faults"):
+        print("no fault queue: no deployed stack has a FaultQueueUrl output", file=sys.stderr)
+        return 1
+    aws = Aws(endpoints["aws"], endpoints["region"])
+    if not arguments.resubmit:
+        for fault in faults.parked(aws.client("sqs"), endpoints["faults"]):
+            print(
+                f"{fault.fault_id}  {fault.function}  {fault.event_type or '-'}  {fault.error_type}: {fault.message}"
+            )
+        return 0
+    lambda_client = Aws(endpoints["lambda"], aws.region).client("lambda")
+    results = faults.resubmit(
+        aws.client("sqs"),
+        lambda_client,
+        endpoints["faults"],
+        fault_ids=set(arguments.ids) if arguments.ids else None,
+    )
+    for result in results:
+        print(f"{result.fault.fault_id}  {result.fault.function}  {result.outcome}")
+    return 0 if all(result.handled for result in results) else 1
 
 
 def _up(arguments: Any) -> int:

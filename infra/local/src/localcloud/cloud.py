@@ -14,6 +14,7 @@ from localcloud.deploy import DeployedStack, DeployError, deploy, package
 from localcloud.event_sources import EventSourceRunner
 from localcloud.eventbridge import RuleDelivery
 from localcloud.http_api import HttpApiServer, LocalSigningKey
+from localcloud.lambda_api import LambdaApiServer
 from localcloud.lambdas import LambdaHost
 from localcloud.lifecycle import Part
 from localcloud.moto_server import MotoServer
@@ -59,6 +60,9 @@ class LocalCloud(Part):
         self.schedules = ScheduleRunner(self.aws, self.lambdas.invoke)
         self.signing_key = LocalSigningKey.load_or_create(self.state_dir / "jwt-key.json")
         self.stripe = FakeStripe().start()
+        self.lambda_api = LambdaApiServer(
+            self.lambdas.invoke, exists=lambda name: name in self.lambdas.functions
+        ).start()
         self.ttl.start()
         self.schedules.start()
         logger.info("local cloud started", extra={"aws": self.aws.endpoint})
@@ -112,6 +116,8 @@ class LocalCloud(Part):
             "bus": outputs.get("BusName"),
             "stream": outputs.get("StreamName"),
             "stripe": self.stripe.url,
+            "lambda": self.lambda_api.url,
+            "faults": outputs.get("FaultQueueUrl"),
             "http": {service: server.url for service, server in sorted(self.http_apis.items())},
         }
 
@@ -125,6 +131,7 @@ class LocalCloud(Part):
         for part in (
             *self.http_apis.values(),
             getattr(self, "stripe", None),
+            getattr(self, "lambda_api", None),
             getattr(self, "schedules", None),
             getattr(self, "ttl", None),
             getattr(self, "trail", None),
