@@ -244,5 +244,7 @@ def test_a_parked_fault_is_listed_and_resubmitted_to_the_function_that_failed_it
     # Then the function handled the very record, and the fault left the queue
     assert result.handled, result.outcome
     arrived = received(cloud, within_seconds=3.0, expect=10)
-    assert [m["envelope"] for m in arrived if m["envelope"]["partitionKey"] == "order-7"] == [failed]
+    assert [m["envelope"] for m in arrived if m["envelope"]["partitionKey"] == "order-7"] == [
+        failed
+    ]
     assert faults.parked(sqs, endpoints["faults"]) == []
