@@ -14,8 +14,8 @@ from typing import Any, Protocol
 class FunctionSpec:
     """One deployed function, as its CloudFormation resource and package describe it."""
 
-    name: str  # the deployed FunctionName, e.g. "inventory-local-listener"
-    handler: str  # as in the template, e.g. "src/inventory/handlers/listener.handle"
+    name: str  # the deployed FunctionName, e.g. "catalog-local-listener"
+    handler: str  # as in the template, e.g. "src/catalog/handlers/listener.handle"
     code_dir: Path  # the unpacked deployment package: the function's task root
     environment: dict[str, str] = field(default_factory=dict)
     timeout_seconds: float = 6.0
