@@ -33,7 +33,7 @@ package:
 	@if [ -f serverless.yml ]; then \
 	  $(ROOT)/make/serverless package --stage $(STAGE); \
 	else \
-	  $(UV) build --quiet --package $(MEMBER) --out-dir dist; \
+	  $(UV) build --quiet --out-dir dist .; \
 	  ls -1 dist; \
 	fi
 
