@@ -6,6 +6,8 @@ from typing import Any
 
 import boto3
 import pytest
+from localcloud import moto_process
+from localcloud.aws import Aws
 from localcloud.moto_process import _record_delimiter, apply_fixes
 from moto import mock_aws
 
@@ -122,3 +124,48 @@ def test_firehose_appends_the_configured_delimiter(
     processing: dict[str, Any], delimiter: bytes
 ) -> None:
     assert _record_delimiter(processing) == delimiter
+
+
+def test_stream_iterators_expire_as_in_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given iterators that live no time at all
+    monkeypatch.setattr(moto_process, "SHARD_ITERATOR_LIFETIME_SECONDS", -1.0)
+    iterators = moto_process.ExpiringIterators()
+
+    # When fifty are issued
+    for number in range(50):
+        iterators[f"arn-{number}"] = number
+
+    # Then only the newest is kept, and it still works
+    assert dict(iterators) == {"arn-49": 49}
+
+
+def test_stream_iterators_within_their_lifetime_are_kept() -> None:
+    iterators = moto_process.ExpiringIterators()
+    for number in range(50):
+        iterators[f"arn-{number}"] = number
+    assert len(iterators) == 50
+
+
+def test_a_stream_is_read_through_expiring_iterators(aws: Aws) -> None:
+    # A table stream read from the moto server, which runs with the fixes
+    dynamodb, streams = aws.client("dynamodb"), aws.client("dynamodbstreams")
+    table = dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}})
+    shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"][
+        "Shards"
+    ][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=table["LatestStreamArn"],
+        ShardId=shard["ShardId"],
+        ShardIteratorType="TRIM_HORIZON",
+    )["ShardIterator"]
+
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+
+    assert [record["eventName"] for record in records] == ["INSERT"]

@@ -7,6 +7,7 @@ has it: `python -m localcloud.moto_process -H HOST -p PORT` takes `moto.server`'
 from __future__ import annotations
 
 import codecs
+import collections
 import functools
 import importlib
 import json
@@ -63,6 +64,11 @@ def apply_fixes() -> None:
     # Firehose writes a batch to S3 as one object, joining the records, but ignores the
     # AppendDelimiterToRecord processor: newline-delimited records ran together.
     _append_delimiters_to_s3_records()
+
+    # DynamoDB Streams keeps every shard iterator it ever handed out (pollers ask for one or two
+    # a poll): a leak of tens of megabytes an hour per table. AWS expires an iterator 15 minutes
+    # after it was issued; so does the local cloud now.
+    _expire_stream_iterators()
 
     # One access-log line per request is work the local cloud never reads (its own logs say
     # what happened); warnings and errors still show.
@@ -142,6 +148,40 @@ def _append_delimiters_to_s3_records() -> None:
         return original_put(backend, name, version_id, destination, records)
 
     firehose_backend.put_s3_records = put_s3_records
+
+
+# How long a DynamoDB Streams shard iterator stays valid after it is issued, as in AWS.
+SHARD_ITERATOR_LIFETIME_SECONDS = 15 * 60.0
+
+
+class ExpiringIterators(dict[str, Any]):
+    """Shard iterators by ARN, each dropped once it is older than the lifetime (checked as new
+    ones are issued, in the order they were)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._issued: collections.deque[tuple[float, str]] = collections.deque()
+
+    def __setitem__(self, arn: str, iterator: Any) -> None:
+        now = time.monotonic()
+        super().__setitem__(arn, iterator)
+        self._issued.append((now, arn))
+        while len(self._issued) > 1 and now - self._issued[0][0] > SHARD_ITERATOR_LIFETIME_SECONDS:
+            _, expired = self._issued.popleft()
+            self.pop(expired, None)
+
+
+def _expire_stream_iterators() -> None:
+    backend_class: Any = importlib.import_module(
+        "moto.dynamodbstreams.models"
+    ).DynamoDBStreamsBackend
+    original_init = backend_class.__init__
+
+    def init(backend: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(backend, *args, **kwargs)
+        backend.shard_iterators = ExpiringIterators()
+
+    backend_class.__init__ = init
 
 
 def _record_delimiter(processing: dict[str, Any]) -> bytes:
