@@ -248,3 +248,96 @@ def test_a_parked_fault_is_listed_and_resubmitted_to_the_function_that_failed_it
         failed
     ]
     assert faults.parked(sqs, endpoints["faults"]) == []
+
+
+def fast_put(
+    cloud: LocalCloud, *envelopes: dict[str, Any], bus: str | None = None
+) -> dict[str, Any]:
+    """PutEvents through the local cloud's own endpoint, as the functions publish."""
+    events = Aws(cloud.endpoints()["events"]).client("events")
+    response: dict[str, Any] = events.put_events(
+        Entries=[
+            {
+                "EventBusName": bus or cloud.endpoints()["bus"],
+                "Source": "tests",
+                "DetailType": e["type"],
+                "Detail": json.dumps(e),
+            }
+            for e in envelopes
+        ]
+    )
+    return response
+
+
+def test_events_put_through_the_local_cloud_reach_stream_lake_and_trail_once(
+    cloud: LocalCloud,
+) -> None:
+    # Given the local cloud's own PutEvents, which delivers without moto's queues
+    sent = envelope("sample-happened", "order-8")
+
+    # When an event is put through it
+    response = fast_put(cloud, sent)
+
+    # Then it is accepted, reaches the listener through the stream once, and is in the trail
+    assert response["FailedEntryCount"] == 0
+    arrived = received(cloud, within_seconds=3.0, expect=10)
+    assert [m["envelope"] for m in arrived if m["envelope"]["partitionKey"] == "order-8"] == [sent]
+    assert [entry.detail_type for entry in cloud.trail.for_key("order-8")] == ["sample-happened"]
+
+
+def test_an_event_matching_a_rule_made_at_run_time_goes_through_moto_whole(
+    cloud: LocalCloud,
+) -> None:
+    # Given a rule created at run time, with a queue target the local cloud does not deliver for
+    sqs, events = cloud.aws.client("sqs"), cloud.aws.client("events")
+    queue_url = sqs.create_queue(QueueName="runtime-rule-target")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    bus = cloud.endpoints()["bus"]
+    events.put_rule(
+        Name="runtime",
+        EventBusName=bus,
+        EventPattern=json.dumps({"detail": {"partitionKey": ["order-9"]}}),
+    )
+    events.put_targets(Rule="runtime", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+    time.sleep(1.1)  # the local cloud lists a bus's rules at most once a second
+    sent = envelope("sample-happened", "order-9")
+
+    # When a matching event is put through the local cloud
+    fast_put(cloud, sent)
+
+    # Then the run-time rule's target has it, and the listener has it exactly once
+    deadline = time.monotonic() + 5.0
+    delivered: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not delivered:
+        delivered = sqs.receive_message(QueueUrl=queue_url).get("Messages", [])
+    assert [json.loads(m["Body"])["detail"] for m in delivered] == [sent]
+    arrived = received(cloud, within_seconds=3.0, expect=10)
+    assert [m["envelope"] for m in arrived if m["envelope"]["partitionKey"] == "order-9"] == [sent]
+    events.remove_targets(Rule="runtime", EventBusName=bus, Ids=["q"])
+    events.delete_rule(Name="runtime", EventBusName=bus)
+
+
+def test_an_invalid_entry_fails_alone_and_other_calls_reach_moto(cloud: LocalCloud) -> None:
+    events = Aws(cloud.endpoints()["events"]).client("events")
+    bus = cloud.endpoints()["bus"]
+
+    response = events.put_events(
+        Entries=[
+            {
+                "EventBusName": bus,
+                "Source": "tests",
+                "DetailType": "x-happened",
+                "Detail": "not json",
+            },
+            {"EventBusName": bus, "Source": "tests", "DetailType": "x-happened", "Detail": "{}"},
+        ]
+    )
+
+    assert response["FailedEntryCount"] == 1
+    assert response["Entries"][0]["ErrorCode"] == "InvalidArgument"
+    assert "EventId" in response["Entries"][1]
+    # list_rules is not PutEvents: it is passed on to moto
+    rules = events.list_rules(EventBusName=bus)["Rules"]
+    assert any("DomainEventsToStream" in rule["Name"] for rule in rules)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -13,6 +13,7 @@ from localcloud.aws import Aws
 from localcloud.deploy import DeployedStack, DeployError, deploy, package
 from localcloud.event_sources import EventSourceRunner
 from localcloud.eventbridge import RuleDelivery
+from localcloud.events_api import EventsApiServer
 from localcloud.http_api import HttpApiServer, LocalSigningKey
 from localcloud.lambda_api import LambdaApiServer
 from localcloud.lambdas import LambdaHost
@@ -60,6 +61,7 @@ class LocalCloud(Part):
         self.schedules = ScheduleRunner(self.aws, self.lambdas.invoke)
         self.signing_key = LocalSigningKey.load_or_create(self.state_dir / "jwt-key.json")
         self.stripe = FakeStripe().start()
+        self.events_api = EventsApiServer(self.aws, self.rule_delivery, self.trail).start()
         self.lambda_api = LambdaApiServer(
             self.lambdas.invoke, exists=lambda name: name in self.lambdas.functions
         ).start()
@@ -85,7 +87,9 @@ class LocalCloud(Part):
             )
             return None
         for function in stack.functions:
-            self.lambdas.deploy(function)
+            # Functions put events through the local cloud's own PutEvents (the fast path).
+            environment = {"AWS_ENDPOINT_URL_EVENTS": self.events_api.url, **function.environment}
+            self.lambdas.deploy(replace(function, environment=environment))
         for mapping in stack.mappings:
             self.event_sources.add(mapping)
         for target in stack.rule_targets:
@@ -117,6 +121,7 @@ class LocalCloud(Part):
             "stream": outputs.get("StreamName"),
             "stripe": self.stripe.url,
             "lambda": self.lambda_api.url,
+            "events": self.events_api.url,
             "faults": outputs.get("FaultQueueUrl"),
             "http": {service: server.url for service, server in sorted(self.http_apis.items())},
         }
@@ -132,6 +137,7 @@ class LocalCloud(Part):
             *self.http_apis.values(),
             getattr(self, "stripe", None),
             getattr(self, "lambda_api", None),
+            getattr(self, "events_api", None),
             getattr(self, "schedules", None),
             getattr(self, "ttl", None),
             getattr(self, "trail", None),

@@ -776,6 +776,7 @@ class RuleDelivery:
         self._pollers: dict[str, QueuePoller] = {}
         self._receiver: Any = None
         self._rule_enabled_at: dict[tuple[str, str], float] = {}
+        self._by_rule: dict[tuple[str, str], list[RuleTarget]] = {}
 
     def add(self, target: RuleTarget) -> None:
         """Start delivering the target's routed events; adding a target twice changes nothing."""
@@ -796,6 +797,7 @@ class RuleDelivery:
                 poll_interval_seconds=self._poll_interval_seconds,
             )
             self._pollers[target.queue_url] = poller.start()
+            self._by_rule.setdefault((target.bus_name, target.rule_name), []).append(target)
         logger.info(
             "rule target added",
             extra={"rule": target.rule_name, "target": target.target_id, "arn": target.arn},
@@ -839,6 +841,25 @@ class RuleDelivery:
         else:
             self._rule_enabled_at.pop(key, None)
         return enabled
+
+    def targets_of(self, bus_name: str, rule_name: str) -> list[RuleTarget]:
+        """The routed targets of one rule (none for a rule this delivery does not know)."""
+        return list(self._by_rule.get((bus_name, rule_name), ()))
+
+    def deliver_events(self, target: RuleTarget, events: list[dict[str, Any]]) -> None:
+        """Deliver events straight to a rule's target, without its routed queue (for the local
+        cloud's own PutEvents): the same rule state, batching, retries and dead-letter queue."""
+        if not self._enabled(target):
+            return
+        sent = str(int(time.time() * 1000))
+        messages = [{"Body": json.dumps(e), "Attributes": {"SentTimestamp": sent}} for e in events]
+        pending = (
+            self._deliver_batch(target, messages)
+            if target.kind in (KINESIS, FIREHOSE)
+            else messages
+        )
+        for message in pending:
+            self._deliver_message(target, message)
 
     def _handle(self, target: RuleTarget, poller: QueuePoller, messages: Batch) -> None:
         if not self._enabled(target):

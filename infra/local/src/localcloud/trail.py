@@ -227,6 +227,19 @@ class EventTrail:
             pollers = list(self._pollers.values())
         stop_pollers(pollers, self._stopping)
 
+    def record(self, bus: str, events: list[dict[str, Any]], *, received_ms: int) -> None:
+        """Record events the bus took without this trail's rule (the local cloud's own PutEvents)."""
+        self._keep(
+            [TrailEntry.from_event(event, bus=bus, received_ms=received_ms) for event in events]
+        )
+
+    def _keep(self, recorded: list[TrailEntry]) -> None:
+        with self._lock:
+            self._entries.extend(recorded)
+            if self._file is not None and recorded:
+                with self._file.open("a") as trail_file:
+                    trail_file.writelines(entry.to_json() + "\n" for entry in recorded)
+
     def _record(self, bus: str, queue_url: str, messages: Batch) -> None:
         recorded = []
         for message in messages:
@@ -244,11 +257,7 @@ class EventTrail:
                 else int(time.time() * 1000)
             )
             recorded.append(TrailEntry.from_event(event, bus=bus, received_ms=received_ms))
-        with self._lock:
-            self._entries.extend(recorded)
-            if self._file is not None and recorded:
-                with self._file.open("a") as trail_file:
-                    trail_file.writelines(entry.to_json() + "\n" for entry in recorded)
+        self._keep(recorded)
         self._aws.client("sqs").delete_message_batch(
             QueueUrl=queue_url,
             Entries=[
