@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 from localcloud.aws import ACCOUNT_ID, Aws
 from localcloud.eventbridge import RuleDelivery, RuleTarget
-from localcloud.lifecycle import Part
+from localcloud.lifecycle import HttpPart
 from localcloud.trail import RULE_NAME as TRAIL_RULE
 from localcloud.trail import EventTrail
 
@@ -46,7 +45,7 @@ class _Rule:
         return bool(self.pattern.matches_event(event))
 
 
-class EventsApiServer(Part):
+class EventsApiServer(HttpPart):
     def __init__(
         self,
         aws: Aws,
@@ -60,20 +59,7 @@ class EventsApiServer(Part):
         self._delivery = delivery
         self._trail = trail
         self._rules: dict[str, tuple[float, list[_Rule]]] = {}
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://{host}:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="events-api", daemon=True
-        )
-
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler(), name="events-api", host=host, port=port)
 
     def put_events(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
         """PutEvents: every entry accepted, failed with AWS's error, or passed on to moto."""

@@ -13,19 +13,18 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote
 
 from localcloud.functions import FunctionNotFound, Invoker
-from localcloud.lifecycle import Part
+from localcloud.lifecycle import HttpPart
 
 logger = logging.getLogger(__name__)
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
 
-class LambdaApiServer(Part):
+class LambdaApiServer(HttpPart):
     def __init__(
         self,
         invoke: Invoker,
@@ -36,20 +35,7 @@ class LambdaApiServer(Part):
     ) -> None:
         self._invoke = invoke
         self._exists = exists
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://{host}:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="lambda-api", daemon=True
-        )
-
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler(), name="lambda-api", host=host, port=port)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         invoke, exists = self._invoke, self._exists
