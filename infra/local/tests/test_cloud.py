@@ -341,3 +341,25 @@ def test_an_invalid_entry_fails_alone_and_other_calls_reach_moto(cloud: LocalClo
     # list_rules is not PutEvents: it is passed on to moto
     rules = events.list_rules(EventBusName=bus)["Rules"]
     assert any("DomainEventsToStream" in rule["Name"] for rule in rules)
+
+
+def test_a_one_shot_schedule_puts_its_event_on_the_bus(cloud: LocalCloud) -> None:
+    # Given a schedule, one second from now, that puts an event on the bus
+    sent = envelope("sample-happened", "order-10")
+    at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + 1))
+    cloud.aws.client("scheduler").create_schedule(
+        Name="order-10-timeout",
+        ScheduleExpression=f"at({at})",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        ActionAfterCompletion="DELETE",
+        Target={
+            "Arn": cloud.aws.arn("events", f"event-bus/{cloud.endpoints()['bus']}"),
+            "RoleArn": cloud.aws.arn("iam", "role/scheduler"),
+            "Input": json.dumps(sent),
+            "EventBridgeParameters": {"DetailType": "sample-happened", "Source": "tests"},
+        },
+    )
+
+    # When its time comes, Then the listener receives the event through the stream
+    arrived = received(cloud, within_seconds=6.0, expect=10)
+    assert [m["envelope"] for m in arrived if m["envelope"]["partitionKey"] == "order-10"] == [sent]

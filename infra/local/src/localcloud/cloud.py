@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
@@ -58,10 +59,13 @@ class LocalCloud(Part):
         )
         self.rule_delivery = RuleDelivery(self.aws, self.lambdas.invoke)
         self.trail = EventTrail(self.aws, file=self.state_dir / "trail.jsonl")
-        self.schedules = ScheduleRunner(self.aws, self.lambdas.invoke)
+        self.events_api = EventsApiServer(self.aws, self.rule_delivery, self.trail).start()
+        # Scheduled events go onto their bus the way the functions' events do.
+        self.schedules = ScheduleRunner(
+            self.aws, self.lambdas.invoke, put_events=self._put_events_locally
+        )
         self.signing_key = LocalSigningKey.load_or_create(self.state_dir / "jwt-key.json")
         self.stripe = FakeStripe().start()
-        self.events_api = EventsApiServer(self.aws, self.rule_delivery, self.trail).start()
         self.lambda_api = LambdaApiServer(
             self.lambdas.invoke, exists=lambda name: name in self.lambdas.functions
         ).start()
@@ -153,6 +157,11 @@ class LocalCloud(Part):
             except Exception:
                 logger.exception("part did not stop cleanly", extra={"part": type(part).__name__})
         logger.info("local cloud stopped")
+
+    def _put_events_locally(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        result = self.events_api.put_events([dict(entry) for entry in entries])
+        if result["FailedEntryCount"]:
+            raise ValueError(f"events not put: {result['Entries']}")
 
     def _connect_stripe_webhook(self) -> None:
         if not self.stripe_webhook:
