@@ -11,6 +11,7 @@ import pytest
 from localcloud import faults
 from localcloud.aws import Aws
 from localcloud.cloud import LocalCloud
+from localcloud.testing import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 EVENT_HUB = ROOT / "infra" / "event-hub"
@@ -104,9 +105,7 @@ def test_every_event_on_the_bus_is_in_the_trail(cloud: LocalCloud) -> None:
     put_on_bus(cloud, envelope("sample-happened", "order-4"), envelope("something-else", "order-4"))
     received(cloud, within_seconds=3.0, expect=1)
 
-    deadline = time.monotonic() + 3.0
-    while time.monotonic() < deadline and len(cloud.trail.for_key("order-4")) < 2:
-        time.sleep(0.02)
+    eventually(lambda: len(cloud.trail.for_key("order-4")) == 2, timeout=3.0)
 
     assert [entry.detail_type for entry in cloud.trail.for_key("order-4")] == [
         "sample-happened",
@@ -183,21 +182,19 @@ def test_the_event_lake_keeps_every_event_as_a_line(cloud: LocalCloud) -> None:
     hub = next(stack for stack in cloud.stacks if stack.name == "event-hub-local")
     s3 = cloud.aws.client("s3")
     bucket = hub.outputs["EventLakeBucketName"]
-    lines: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 5.0
-    while (
-        time.monotonic() < deadline
-        and len([x for x in lines if x["partitionKey"] == "order-6"]) < 2
-    ):
-        lines = []
+
+    def lake_lines_of_order_6() -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = []
         for listed in s3.list_objects_v2(Bucket=bucket, Prefix="events/").get("Contents", []):
             body = s3.get_object(Bucket=bucket, Key=listed["Key"])["Body"].read().decode()
             assert body.endswith("\n"), "every envelope ends its own line"
             lines += [json.loads(line) for line in body.splitlines()]
-        time.sleep(0.05)
+        return [line for line in lines if line["partitionKey"] == "order-6"]
+
+    eventually(lambda: len(lake_lines_of_order_6()) == 2)
 
     # Then each is a line of its own, the bare envelope
-    assert [line for line in lines if line["partitionKey"] == "order-6"] == sent
+    assert lake_lines_of_order_6() == sent
 
 
 def test_a_parked_fault_is_listed_and_resubmitted_to_the_function_that_failed_it(
@@ -229,10 +226,7 @@ def test_a_parked_fault_is_listed_and_resubmitted_to_the_function_that_failed_it
 
     # When it is parked, Then it is listed
     sqs = cloud.aws.client("sqs")
-    deadline = time.monotonic() + 5.0
-    parked: list[faults.ParkedFault] = []
-    while time.monotonic() < deadline and not parked:
-        parked = faults.parked(sqs, endpoints["faults"])
+    parked = eventually(lambda: faults.parked(sqs, endpoints["faults"]))
     assert [(f.fault_id, f.function, f.error_type) for f in parked] == [
         ("fault-order-7", "sample-listener-local-listener", "RuntimeError")
     ]
@@ -308,10 +302,7 @@ def test_an_event_matching_a_rule_made_at_run_time_goes_through_moto_whole(
     fast_put(cloud, sent)
 
     # Then the run-time rule's target has it, and the listener has it exactly once
-    deadline = time.monotonic() + 5.0
-    delivered: list[dict[str, Any]] = []
-    while time.monotonic() < deadline and not delivered:
-        delivered = sqs.receive_message(QueueUrl=queue_url).get("Messages", [])
+    delivered = eventually(lambda: sqs.receive_message(QueueUrl=queue_url).get("Messages", []))
     assert [json.loads(m["Body"])["detail"] for m in delivered] == [sent]
     arrived = received(cloud, within_seconds=3.0, expect=10)
     assert [m["envelope"] for m in arrived if m["envelope"]["partitionKey"] == "order-9"] == [sent]

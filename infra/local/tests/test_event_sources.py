@@ -14,6 +14,7 @@ import pytest
 from localcloud.aws import Aws
 from localcloud.event_sources import EventSourceMapping, EventSourceRunner, FilterCriteria
 from localcloud.functions import Invocation
+from localcloud.testing import eventually
 
 Records = list[dict[str, Any]]
 Answer = Invocation | dict[str, Any] | None
@@ -48,14 +49,6 @@ class FakeFunction:
 def error(function: str = "fn") -> Invocation:
     body = json.dumps({"errorMessage": "boom", "errorType": "RuntimeError"}).encode()
     return Invocation(function, str(uuid.uuid4()), body, 1.0, error_type="RuntimeError")
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def data_of(record: dict[str, Any]) -> Any:
@@ -264,7 +257,7 @@ def test_kinesis_records_arrive_in_order_per_shard_in_the_lambda_shape(aws: Aws,
         put(aws, stream, {"n": n}, hash_key=FIRST_SHARD_KEY if n % 2 else SECOND_SHARD_KEY)
 
     # Then each shard's records reach the function in order, none from before the mapping
-    wait_until(lambda: sum(len(call) for call in function.snapshot()) == 6)
+    eventually(lambda: sum(len(call) for call in function.snapshot()) == 6)
     by_shard: dict[str, list[int]] = {}
     for call in function.snapshot():
         assert len({record["eventID"].split(":")[0] for record in call}) == 1
@@ -314,7 +307,7 @@ def test_a_partial_batch_failure_redelivers_from_the_failed_record_only(aws: Aws
     )
 
     # Then the retry starts at the failed record and the ones before it are not sent again
-    wait_until(lambda: len(function.snapshot()) == 2)
+    eventually(lambda: len(function.snapshot()) == 2)
     first, second = function.snapshot()
     assert [r["kinesis"]["sequenceNumber"] for r in first] == sequence_numbers
     assert [r["kinesis"]["sequenceNumber"] for r in second] == sequence_numbers[2:]
@@ -343,7 +336,7 @@ def test_a_response_naming_a_record_not_in_the_batch_fails_the_whole_batch(aws: 
     )
 
     # Then the whole batch is delivered again
-    wait_until(lambda: len(function.snapshot()) == 2)
+    eventually(lambda: len(function.snapshot()) == 2)
     first, retried = function.snapshot()
     assert [data_of(r)["n"] for r in retried] == [data_of(r)["n"] for r in first] == [0, 1, 2]
 
@@ -368,7 +361,7 @@ def test_records_no_filter_matches_are_dropped_without_an_invocation(aws: Aws, s
     put(aws, stream, {"type": "order-placed"})
 
     # Then only the wanted event is delivered, and the dropped ones never are
-    wait_until(lambda: function.snapshot())
+    eventually(lambda: function.snapshot())
     time.sleep(0.15)
     assert [[data_of(r) for r in call] for call in function.snapshot()] == [
         [{"type": "order-placed"}]
@@ -393,7 +386,7 @@ def test_a_batch_waits_for_the_batching_window_to_fill(aws: Aws, start) -> None:
         time.sleep(0.05)
 
     # Then they arrive together, once the window has passed
-    wait_until(lambda: function.snapshot())
+    eventually(lambda: function.snapshot())
     assert time.monotonic() - began >= 0.35
     time.sleep(0.1)
     assert [[data_of(r)["n"] for r in call] for call in function.snapshot()] == [[0, 1, 2]]
@@ -419,11 +412,11 @@ def test_retries_are_exhausted_then_the_batch_goes_to_the_on_failure_destination
 
     # When the poison record is put, then a good one
     poison = put(aws, stream, {"poison": True})
-    wait_until(lambda: receive_all(aws, failures_url))
+    eventually(lambda: receive_all(aws, failures_url))
     put(aws, stream, {"poison": False})
 
     # Then it was tried three times, the destination got Lambda's record, and the shard moved on
-    wait_until(lambda: len(function.snapshot()) == 4)
+    eventually(lambda: len(function.snapshot()) == 4)
     assert [data_of(call[0])["poison"] for call in function.snapshot()] == [True] * 3 + [False]
     (message,) = receive_all(aws, failures_url)
     document = json.loads(message["Body"])
@@ -468,7 +461,7 @@ def test_records_older_than_the_maximum_age_are_given_up_without_an_invocation(
     )
 
     # Then it goes to the destination as too old, never to the function
-    wait_until(lambda: receive_all(aws, failures_url))
+    eventually(lambda: receive_all(aws, failures_url))
     (message,) = receive_all(aws, failures_url)
     document = json.loads(message["Body"])
     assert document["requestContext"]["condition"] == "RecordAgeExceeded"
@@ -500,7 +493,7 @@ def test_bisect_on_error_isolates_the_failing_record(aws: Aws, start) -> None:
     )
 
     # Then the batch is halved down to the poison record, which alone is given up on
-    wait_until(lambda: len(function.snapshot()) == 5)
+    eventually(lambda: len(function.snapshot()) == 5)
     assert [[data_of(r)["n"] for r in call] for call in function.snapshot()] == [
         [0, 1, 2, 3],
         [0, 1],
@@ -533,7 +526,7 @@ def test_dynamodb_changes_arrive_in_the_lambda_shape_without_moto_no_op_modifies
     dynamodb.delete_item(TableName="items", Key={"pk": {"S": "a"}})
 
     # Then INSERT, MODIFY and REMOVE arrive, the no-op write's MODIFY does not
-    wait_until(lambda: sum(len(c) for c in function.snapshot()) >= 3)
+    eventually(lambda: sum(len(c) for c in function.snapshot()) >= 3)
     time.sleep(0.1)
     records = [record for call in function.snapshot() for record in call]
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
@@ -556,7 +549,7 @@ def test_dynamodb_stream_is_still_read_after_a_failed_transaction(aws: Aws, star
     function = FakeFunction()
     start(function, EventSourceMapping(function="fn", source_arn=stream, batch_size=10))
     dynamodb.put_item(TableName="items", Item={"pk": {"S": "before"}})
-    wait_until(lambda: function.snapshot())
+    eventually(lambda: function.snapshot())
 
     # When a transaction fails (moto then swaps the table for a copy) and an item is written
     with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
@@ -574,7 +567,7 @@ def test_dynamodb_stream_is_still_read_after_a_failed_transaction(aws: Aws, star
     dynamodb.put_item(TableName="items", Item={"pk": {"S": "after"}})
 
     # Then the write after it still reaches the function
-    wait_until(lambda: sum(len(c) for c in function.snapshot()) == 2)
+    eventually(lambda: sum(len(c) for c in function.snapshot()) == 2)
     keys = [r["dynamodb"]["Keys"]["pk"]["S"] for c in function.snapshot() for r in c]
     assert keys == ["before", "after"]
 
@@ -596,7 +589,7 @@ def test_dynamodb_filters_see_the_record(aws: Aws, start) -> None:
     dynamodb.put_item(TableName="items", Item={"pk": {"S": "b"}, "status": {"S": "paid"}})
 
     # Then only the paid insert is delivered
-    wait_until(lambda: function.snapshot())
+    eventually(lambda: function.snapshot())
     time.sleep(0.1)
     assert [[r["dynamodb"]["Keys"]["pk"]["S"] for r in c] for c in function.snapshot()] == [["b"]]
 
@@ -618,7 +611,7 @@ def test_sqs_messages_arrive_in_the_lambda_shape_and_are_deleted(aws: Aws, start
     )
 
     # Then the function gets it in the SQS event shape, and the queue is empty afterwards
-    wait_until(lambda: function.snapshot())
+    eventually(lambda: function.snapshot())
     (record,) = function.snapshot()[0]
     assert record["body"] == '{"job": 1}'
     assert record["eventSource"] == "aws:sqs"
@@ -634,7 +627,7 @@ def test_sqs_messages_arrive_in_the_lambda_shape_and_are_deleted(aws: Aws, start
         }
     }
     assert {"messageId", "receiptHandle", "md5OfBody"} <= record.keys()
-    wait_until(lambda: not receive_all(aws, url))
+    eventually(lambda: not receive_all(aws, url))
 
 
 def test_sqs_partial_failure_deletes_only_the_successful_messages(aws: Aws, start) -> None:
@@ -661,13 +654,13 @@ def test_sqs_partial_failure_deletes_only_the_successful_messages(aws: Aws, star
             report_batch_item_failures=True,
         ),
     )
-    wait_until(lambda: function.snapshot())
+    eventually(lambda: function.snapshot())
     runner.stop()
 
     # Then only the failed message is left on the queue
     delivered = sorted(json.loads(r["body"])["n"] for r in function.snapshot()[0])
     assert delivered == [0, 1, 2]
-    wait_until(lambda: receive_all(aws, url), timeout=3)
+    eventually(lambda: receive_all(aws, url), timeout=3)
     time.sleep(0.1)
     assert [json.loads(m["Body"])["n"] for m in receive_all(aws, url)] == [1]
 
@@ -686,7 +679,7 @@ def test_sqs_messages_the_function_keeps_failing_are_redriven_to_the_dead_letter
     aws.client("sqs").send_message(QueueUrl=url, MessageBody="poison")
 
     # Then after two deliveries it is on the dead-letter queue
-    wait_until(lambda: receive_all(aws, dlq_url))
+    eventually(lambda: receive_all(aws, dlq_url))
     assert len(function.snapshot()) == 2
     assert [m["Body"] for m in receive_all(aws, dlq_url)] == ["poison"]
 
@@ -708,8 +701,8 @@ def test_sqs_messages_no_filter_matches_are_deleted_without_an_invocation(aws: A
         sqs.send_message(QueueUrl=url, MessageBody=body)
 
     # Then only the urgent one is delivered, and none is left on the queue
-    wait_until(lambda: function.snapshot())
-    wait_until(lambda: not receive_all(aws, url))
+    eventually(lambda: function.snapshot())
+    eventually(lambda: not receive_all(aws, url))
     assert [[r["body"] for r in call] for call in function.snapshot()] == [['{"urgent": true}']]
 
 

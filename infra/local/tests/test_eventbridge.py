@@ -4,7 +4,7 @@ import copy
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,23 +21,13 @@ from localcloud.eventbridge import (
     transform,
 )
 from localcloud.functions import FunctionNotFound, Invocation
+from localcloud.testing import eventually
 
 BUS = "test-bus"
 SOURCE = "test.producer"
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def eventually(check: Callable[[], Any], *, timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout}s")
-        time.sleep(0.02)
 
 
 def make_queue(aws: Aws, name: str) -> tuple[str, str]:

@@ -6,13 +6,13 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from localcloud.aws import Aws
 from localcloud.event_sources import EventSourceMapping, EventSourceRunner
 from localcloud.functions import FunctionNotFound, Invocation
+from localcloud.testing import eventually
 from localcloud.timers import ScheduleRunner, TtlDeletes, TtlSweeper
 
 ROLE = "arn:aws:iam::123456789012:role/scheduler"
@@ -37,14 +37,6 @@ class FakeFunction:
     def snapshot(self) -> list[tuple[str, Any]]:
         with self._lock:
             return list(self.payloads)
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def ttl_table(aws: Aws, name: str = "sessions", *, ttl: bool = True) -> str:
@@ -132,7 +124,7 @@ def test_a_ttl_delete_reaches_the_function_marked_as_one(aws: Aws) -> None:
             records = [r for _, event in function.snapshot() for r in event["Records"]]
             return [r for r in records if r["eventName"] == "REMOVE"]
 
-        wait_until(lambda: len(removes()) == 2)
+        eventually(lambda: len(removes()) == 2)
         expired, deleted = removes()
         assert expired["dynamodb"]["Keys"]["pk"] == {"S": "expired"}
         assert expired["userIdentity"] == {
@@ -181,7 +173,7 @@ def test_the_sweeper_runs_on_its_own_once_started(aws: Aws) -> None:
     sweeper = TtlSweeper(aws, interval_seconds=0.05).start()
     try:
         # Then the item goes
-        wait_until(lambda: keys_left(aws, "sessions") == [])
+        eventually(lambda: keys_left(aws, "sessions") == [])
     finally:
         sweeper.stop()
 
@@ -368,9 +360,9 @@ def test_the_schedule_runner_fires_on_its_own_once_started(aws: Aws) -> None:
     runner = ScheduleRunner(aws, function, interval_seconds=0.05).start()
     try:
         # Then it fires once, not before its time
-        wait_until(lambda: function.snapshot(), timeout=5)
+        eventually(lambda: function.snapshot(), timeout=5)
         assert datetime.now(UTC) >= when
-        wait_until(lambda: schedule_names(aws) == [])
+        eventually(lambda: schedule_names(aws) == [])
         assert len(function.snapshot()) == 1
     finally:
         runner.stop()

@@ -3,26 +3,16 @@
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from localcloud.aws import Aws
+from localcloud.testing import eventually
 from localcloud.trail import EventTrail, TrailEntry, render
 
 BUS = "trail-bus"
-
-
-def eventually(check: Callable[[], Any], *, timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout}s")
-        time.sleep(0.02)
 
 
 def put(aws: Aws, detail_type: str, detail: dict[str, Any]) -> str:
@@ -77,7 +67,8 @@ def test_the_trail_orders_one_keys_events_with_their_hop_latencies(
     )
 
     # When the trail has them all
-    entries = eventually(lambda: len(trail.for_key("k-1")) == 3 and trail.for_key("k-1"))
+    eventually(lambda: len(trail.for_key("k-1")) == 3)
+    entries = trail.for_key("k-1")
 
     # Then they are in time order, each hop at least as long as the pause before it
     assert [e.detail_type for e in entries] == ["thing-created", "thing-checked", "thing-shipped"]
