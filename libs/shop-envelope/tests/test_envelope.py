@@ -57,6 +57,18 @@ def test_the_correlation_id_defaults_to_the_partition_key_and_can_be_given() -> 
     assert implicit.id != explicit.id, "ids not given are random"
 
 
+def test_an_event_is_stamped_now_unless_it_says_when_the_fact_happened() -> None:
+    # Given a factory whose clock says 2,000
+    events = EventFactory(source="inventory", clock=lambda: 2_000)
+
+    # When one event is made now and one for a change that happened at 1,500
+    now = events.create(OrderPlaced, order(), partition_key="order-1")
+    earlier = events.create(OrderPlaced, order(), partition_key="order-1", timestamp=1_500)
+
+    # Then each carries its own time
+    assert (now.timestamp, earlier.timestamp) == (2_000, 1_500)
+
+
 def test_an_event_class_knows_its_type_and_payload_field() -> None:
     assert OrderPlaced.event_type == "order-placed"
     assert OrderPlaced.payload_field == "order"

@@ -69,6 +69,26 @@ def test_log_lines_carry_the_function_context_and_the_events_correlation_id(
     assert (library["message"], library["record_id"]) == ("record failed", "r-1")
 
 
+def test_a_services_adopted_loggers_write_through_the_function_logger(
+    log_output: io.StringIO,
+) -> None:
+    # Given a service whose model logs through the standard library, adopted by its handler
+    shop_observability.adopt_loggers("a_service")
+
+    @instrumented
+    def handle(event: dict[str, Any], context: LambdaContext) -> None:
+        bind_event(Event(correlation_id="order-3"))
+        logging.getLogger("a_service.model").info("stock reserved", extra={"order_id": "order-3"})
+
+    # When the handler runs
+    handle({}, LambdaContext(function_name=FUNCTION))
+
+    # Then the model's line is JSON with the invocation's context and its own fields
+    [line] = (line for line in json_lines(log_output.getvalue()) if "message" in line)
+    assert (line["message"], line["order_id"]) == ("stock reserved", "order-3")
+    assert (line["correlation_id"], line["function_name"]) == ("order-3", FUNCTION)
+
+
 def test_the_context_of_one_invocation_does_not_leak_into_the_next(log_output: io.StringIO) -> None:
     @instrumented
     def handle(event: dict[str, Any], context: LambdaContext) -> None:

@@ -38,7 +38,11 @@ class EventFactory:
         id: str | None = None,
         correlation_id: str | None = None,
         raw: dict[str, Any] | None = None,
+        timestamp: int | None = None,
     ) -> E:
+        """A new event of `event_class` carrying `payload`. `timestamp` (epoch ms) is when the fact
+        happened, when that is known and is not now: a trigger stamps the time of the change it
+        publishes, so a redelivered change gives the very same event."""
         fields: dict[str, Any] = {}
         if event_class.payload_field is not None:
             if payload is None:
@@ -48,7 +52,7 @@ class EventFactory:
             raise TypeError(f"{event_class.__name__} carries no payload")
         return event_class(
             id=id or random_id(),
-            timestamp=self.clock(),
+            timestamp=self.clock() if timestamp is None else timestamp,
             partition_key=partition_key,
             tags=Tags(
                 source=self.source,

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_METRICS_NAMESPACE",
     "LIBRARY_LOGGERS",
+    "adopt_loggers",
     "bind_event",
     "instrumented",
     "logger",
@@ -50,9 +51,18 @@ metrics = Metrics(
     namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE
 )
 
-for _name in LIBRARY_LOGGERS:
-    logging.getLogger(_name)
-copy_config_to_registered_loggers(source_logger=logger, include=set(LIBRARY_LOGGERS))
+
+
+def adopt_loggers(*names: str) -> None:
+    """Standard-library loggers under `names` write through the function's Powertools logger:
+    JSON lines with its context and correlation id. A service's pure model logs with the standard
+    library (it knows no Lambda tooling); its handlers adopt the model's loggers once."""
+    for name in names:
+        logging.getLogger(name)
+    copy_config_to_registered_loggers(source_logger=logger, include=set(names))
+
+
+adopt_loggers(*LIBRARY_LOGGERS)
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 

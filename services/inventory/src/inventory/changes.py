@@ -1,0 +1,156 @@
+"""What each change of the inventory's table means to the rest of the system (the trigger).
+
+The table is the source of truth and its stream the outbox: a command writes state, and the
+trigger turns each change into the domain events it implies, so no write can happen without its
+event, nor an event without its write. Ids are deterministic in what changed (the order, or the
+product and its version), so a change redelivered after a failed publish gives the same events,
+which consumers then drop as duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from shop_envelope import DomainEvent, EventFactory, deterministic_id
+from shop_streams import Change
+
+from inventory.adapters.items import (
+    changed_at_of,
+    is_product,
+    is_reservation,
+    product_of,
+    reservation_of,
+    stock_of,
+    version_of,
+)
+from inventory.domain import Reservation, ReservationStatus
+from inventory.events import (
+    CatalogProduct,
+    CommittedReservation,
+    FailedReservation,
+    HeldReservation,
+    InventoryCommitted,
+    InventoryReleased,
+    InventoryReservationFailed,
+    InventoryReserved,
+    Price,
+    ProductUpdated,
+    ReleasedReservation,
+    ReservedLine,
+    ShortLine,
+    Stock,
+    StockLevelChanged,
+)
+
+_CATALOG_ATTRIBUTES = ("name", "price_amount", "currency")
+_STOCK_ATTRIBUTES = ("on_hand", "reserved", "available")
+
+
+class ChangeMeaning:
+    """`ChangeMeaning(events)(change)`: the domain events one change of the table implies."""
+
+    def __init__(self, events: EventFactory) -> None:
+        self._events = events
+
+    def __call__(self, change: Change) -> list[DomainEvent]:
+        if change.new is None:
+            # Reservations and products are never deleted; expiry timers are (by TTL), and the
+            # expiry function, not the trigger, acts on those.
+            return []
+        if is_reservation(change.keys):
+            return list(self._reservation_events(change.new, change.old))
+        if is_product(change.keys):
+            return list(self._product_events(change.new, change.old))
+        return []
+
+    def _reservation_events(
+        self, new: Mapping[str, Any], old: Mapping[str, Any] | None
+    ) -> Iterator[DomainEvent]:
+        reservation = reservation_of(new)
+        if old is not None and old.get("status") == new.get("status"):
+            return  # a write that changed no status is no new fact
+        happened_at = changed_at_of(new)
+        status = reservation.status
+        if status is ReservationStatus.RESERVED and old is None:
+            yield self._about(reservation, InventoryReserved, happened_at)
+        elif status is ReservationStatus.FAILED and old is None:
+            yield self._about(reservation, InventoryReservationFailed, happened_at)
+        elif status is ReservationStatus.RELEASED and old is not None:
+            yield self._about(reservation, InventoryReleased, happened_at)
+        elif status is ReservationStatus.COMMITTED and old is not None:
+            yield self._about(reservation, InventoryCommitted, happened_at)
+        # VOID holds nothing and released nothing: the order ended before it was reserved.
+
+    def _about(
+        self,
+        reservation: Reservation,
+        event_class: type[
+            InventoryReserved | InventoryReservationFailed | InventoryReleased | InventoryCommitted
+        ],
+        happened_at: int | None,
+    ) -> DomainEvent:
+        lines = [ReservedLine(sku=line.sku, quantity=line.quantity) for line in reservation.lines]
+        common = {"id": reservation.id, "order_id": reservation.order_id, "lines": lines}
+        payload: HeldReservation | FailedReservation | ReleasedReservation | CommittedReservation
+        if event_class is InventoryReserved:
+            payload = HeldReservation(**common, expires_at=reservation.expires_at)
+        elif event_class is InventoryReservationFailed:
+            payload = FailedReservation(
+                **common,
+                shortages=[
+                    ShortLine(sku=s.sku, requested=s.requested, available=max(s.available, 0))
+                    for s in reservation.shortages
+                ],
+            )
+        elif event_class is InventoryReleased:
+            payload = ReleasedReservation(**common, reason=reservation.reason)
+        else:
+            payload = CommittedReservation(**common)
+        return self._events.create(
+            event_class,
+            payload,
+            partition_key=reservation.order_id,
+            id=deterministic_id(event_class.event_type, reservation.order_id),
+            timestamp=happened_at,
+        )
+
+    def _product_events(
+        self, new: Mapping[str, Any], old: Mapping[str, Any] | None
+    ) -> Iterator[DomainEvent]:
+        version, happened_at, sku = version_of(new), changed_at_of(new), str(new["sku"])
+        if _differs(new, old, _CATALOG_ATTRIBUTES):
+            product = product_of(new)
+            yield self._events.create(
+                ProductUpdated,
+                CatalogProduct(
+                    sku=sku,
+                    name=product.name,
+                    price=Price(amount=product.price.amount, currency=product.price.currency),
+                    version=version,
+                ),
+                partition_key=sku,
+                id=deterministic_id(ProductUpdated.event_type, sku, version),
+                timestamp=happened_at,
+            )
+        if _differs(new, old, _STOCK_ATTRIBUTES):
+            level = stock_of(new)
+            yield self._events.create(
+                StockLevelChanged,
+                Stock(
+                    sku=sku,
+                    on_hand=level.on_hand,
+                    reserved=level.reserved,
+                    available=level.available,
+                    version=version,
+                ),
+                partition_key=sku,
+                id=deterministic_id(StockLevelChanged.event_type, sku, version),
+                timestamp=happened_at,
+            )
+
+
+def _differs(
+    new: Mapping[str, Any], old: Mapping[str, Any] | None, attributes: tuple[str, ...]
+) -> bool:
+    return old is None or any(new.get(name) != old.get(name) for name in attributes)
