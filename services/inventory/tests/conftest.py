@@ -1,0 +1,121 @@
+"""Fixtures: the stock ledger as both adapters, a moto table shaped as serverless.yml makes it,
+and its stream read back as the Lambda events the trigger and expiry functions receive."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from inventory.adapters.dynamodb import DynamoDBStockLedger
+from inventory.adapters.items import TTL_ATTRIBUTE, table_definition
+from inventory.adapters.memory import InMemoryStockLedger
+from inventory.domain import Money, Product
+from inventory.ports import StockLedger
+from moto import mock_aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+REGION = "eu-west-1"
+TABLE = "inventory-test"
+
+TableStream = Callable[[], dict[str, Any]]
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing in a test may reach a real account, whatever the machine has configured."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+
+def create_table(client: DynamoDBClient, name: str = TABLE) -> None:
+    client.create_table(**table_definition(name))
+    client.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
+
+
+@pytest.fixture
+def dynamodb(aws_credentials: None) -> Iterator[DynamoDBClient]:
+    """An empty inventory table in moto, in this process."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        create_table(client)
+        yield client
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def ledger(request: pytest.FixtureRequest) -> StockLedger:
+    """The ledger port, once per adapter: the same test holds for both."""
+    if request.param == "memory":
+        return InMemoryStockLedger()
+    client: DynamoDBClient = request.getfixturevalue("dynamodb")
+    return DynamoDBStockLedger(TABLE, client=client)
+
+
+@pytest.fixture
+def table_stream(dynamodb: DynamoDBClient) -> TableStream:
+    """Each call returns the table's stream records written since the last call, as the Lambda
+    event a function mapped to the stream receives (what moto's stream holds, not hand-typed)."""
+    streams = boto3.client("dynamodbstreams", region_name=REGION)
+    arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    position: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
+
+    def read() -> dict[str, Any]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], **position
+        )["ShardIterator"]
+        records: list[dict[str, Any]] = streams.get_records(ShardIterator=iterator)["Records"]  # type: ignore[assignment]
+        if records:
+            position.clear()
+            position.update(
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=records[-1]["dynamodb"]["SequenceNumber"],
+            )
+        lambda_records = []
+        for record in records:
+            change = json.loads(json.dumps(record["dynamodb"], default=str))
+            change["ApproximateCreationDateTime"] = int(
+                record["dynamodb"]["ApproximateCreationDateTime"].timestamp()
+            )
+            lambda_records.append(
+                {
+                    "eventID": record["eventID"],
+                    "eventName": record["eventName"],
+                    "eventVersion": "1.1",
+                    "eventSource": "aws:dynamodb",
+                    "awsRegion": REGION,
+                    "dynamodb": change,
+                    "eventSourceARN": arn,
+                }
+            )
+        return {"Records": lambda_records}
+
+    return read
+
+
+StockUp = Callable[..., None]
+
+
+@pytest.fixture
+def stock_up() -> StockUp:
+    """`stock_up(ledger, SKU_1=5, SKU_2=0)`: products listed with that many units on hand
+    (underscores in the keyword are dashes in the sku)."""
+
+    def list_products(ledger: StockLedger, **units: int) -> None:
+        for name, on_hand in units.items():
+            sku = name.replace("_", "-")
+            ledger.list_product(
+                Product(sku, f"Product {sku}", Money(1999, "EUR")), initial_stock=on_hand
+            )
+
+    return list_products
