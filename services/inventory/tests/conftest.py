@@ -1,5 +1,6 @@
-"""Fixtures: the stock ledger as both adapters, a moto table shaped as serverless.yml makes it,
-and its stream read back as the Lambda events the trigger and expiry functions receive."""
+"""Fixtures: the stock ledger as both adapters, a table shaped as serverless.yml makes it in moto's
+server (as the local cloud runs it), and the table's stream read back as the Lambda events the
+trigger and expiry functions receive."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
 from inventory.adapters.dynamodb import DynamoDBStockLedger
 from inventory.adapters.items import TTL_ATTRIBUTE, table_definition
 from inventory.adapters.memory import InMemoryStockLedger
 from inventory.domain import Money, Product
 from inventory.ports import StockLedger
-from moto import mock_aws
+from localcloud.aws import Aws
+from localcloud.moto_server import MotoServer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -43,13 +44,25 @@ def create_table(client: DynamoDBClient, name: str = TABLE) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    with MotoServer() as server:
+        yield server
+
+
 @pytest.fixture
-def dynamodb(aws_credentials: None) -> Iterator[DynamoDBClient]:
-    """An empty inventory table in moto, in this process."""
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        create_table(client)
-        yield client
+def aws(moto_server: MotoServer, aws_credentials: None) -> Aws:
+    """A fresh, empty local AWS account."""
+    moto_server.reset()
+    return Aws(moto_server.url, REGION)
+
+
+@pytest.fixture
+def dynamodb(aws: Aws) -> DynamoDBClient:
+    """An empty inventory table."""
+    client: DynamoDBClient = aws.client("dynamodb")
+    create_table(client)
+    return client
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
@@ -62,10 +75,10 @@ def ledger(request: pytest.FixtureRequest) -> StockLedger:
 
 
 @pytest.fixture
-def table_stream(dynamodb: DynamoDBClient) -> TableStream:
+def table_stream(aws: Aws, dynamodb: DynamoDBClient) -> TableStream:
     """Each call returns the table's stream records written since the last call, as the Lambda
     event a function mapped to the stream receives (what moto's stream holds, not hand-typed)."""
-    streams = boto3.client("dynamodbstreams", region_name=REGION)
+    streams = aws.client("dynamodbstreams")
     arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
     [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
     position: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
