@@ -84,10 +84,10 @@ def table_stream(aws: Aws, dynamodb: DynamoDBClient) -> TableStream:
     position: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
 
     def read() -> dict[str, Any]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], **position
-        )["ShardIterator"]
-        records: list[dict[str, Any]] = streams.get_records(ShardIterator=iterator)["Records"]  # type: ignore[assignment]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], **position)[
+            "ShardIterator"
+        ]
+        records: list[Any] = list(streams.get_records(ShardIterator=iterator)["Records"])
         if records:
             position.clear()
             position.update(

@@ -24,15 +24,13 @@ from inventory.domain import (
     new_reservation,
     void_reservation,
 )
-from inventory.ports import StockLedger
+from inventory.ports import Settlement, StockLedger
 
 StockUp = Callable[..., None]
 
-RESERVED, RELEASED, COMMITTED = (
-    ReservationStatus.RESERVED,
-    ReservationStatus.RELEASED,
-    ReservationStatus.COMMITTED,
-)
+RESERVED = ReservationStatus.RESERVED
+RELEASED: Settlement = ReservationStatus.RELEASED
+COMMITTED: Settlement = ReservationStatus.COMMITTED
 
 
 def reservation(order_id: str = "order-1", **lines: int) -> Reservation:
@@ -122,17 +120,17 @@ def test_committing_takes_the_units_off_the_shelf(ledger: StockLedger, stock_up:
 @pytest.mark.parametrize("first", [RELEASED, COMMITTED])
 @pytest.mark.parametrize("second", [RELEASED, COMMITTED])
 def test_a_reservation_is_settled_once(
-    ledger: StockLedger, stock_up: StockUp, first: ReservationStatus, second: ReservationStatus
+    ledger: StockLedger, stock_up: StockUp, first: Settlement, second: Settlement
 ) -> None:
     # Given a reservation already released or committed
     stock_up(ledger, SKU_1=5)
     ledger.reserve(reservation(SKU_1=2))
-    ledger.settle("order-1", first, ReleaseReason.ORDER_EXPIRED)  # type: ignore[arg-type]
+    ledger.settle("order-1", first, ReleaseReason.ORDER_EXPIRED)
     after_first = ledger.stock("SKU-1")
 
     # When it is settled again, either way
     with pytest.raises(ReservationSettled) as settled:
-        ledger.settle("order-1", second, ReleaseReason.ORDER_EXPIRED)  # type: ignore[arg-type]
+        ledger.settle("order-1", second, ReleaseReason.ORDER_EXPIRED)
 
     # Then nothing moves and the error says how it was settled
     assert settled.value.status is first
@@ -188,9 +186,9 @@ def test_listing_adds_a_product_once_and_updates_only_what_changed(ledger: Stock
 
     assert ledger.list_product(mug, initial_stock=7) is True
     assert ledger.list_product(mug, initial_stock=99) is False, "unchanged: nothing written"
-    assert ledger.list_product(
-        Product("SKU-1", "Mug", Money(1500, "EUR")), initial_stock=99
-    ), "a new price is a change"
+    assert ledger.list_product(Product("SKU-1", "Mug", Money(1500, "EUR")), initial_stock=99), (
+        "a new price is a change"
+    )
     assert ledger.stock("SKU-1") == StockLevel("SKU-1", on_hand=7, reserved=0), "stock kept"
 
 

@@ -129,9 +129,7 @@ def test_a_malformed_or_unknown_event_is_a_fault_and_the_records_behind_it_are_h
 
     # Then the three bad records are named for retry and parked as faults saying what is wrong,
     sequence = sequence_numbers(batch)
-    assert response == {
-        "batchItemFailures": [{"itemIdentifier": sequence[i]} for i in (0, 2, 4)]
-    }
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence[i]} for i in (0, 2, 4)]}
     errors = [fault.fault.error_type for fault in faults.of_type(FaultEvent)]
     assert errors == ["InvalidEnvelope", "InvalidEvent", "UnknownEventType"]
     assert "order.lines" in faults.of_type(FaultEvent)[1].fault.message
@@ -166,7 +164,8 @@ def test_redelivered_events_change_nothing_twice(
 
     assert ledger.stock("SKU-1") == StockLevel("SKU-1", 3, 0)
     reservation = ledger.reservation("o-1")
-    assert reservation is not None and reservation.status is ReservationStatus.COMMITTED
+    assert reservation is not None
+    assert reservation.status is ReservationStatus.COMMITTED
 
 
 def test_the_inventorys_own_events_are_skipped(

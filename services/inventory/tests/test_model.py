@@ -86,9 +86,7 @@ def test_a_release_before_the_reservation_voids_it(inventory: Inventory) -> None
     assert inventory.ledger.stock("SKU-1") == StockLevel("SKU-1", 5, 0)
 
 
-@pytest.mark.parametrize(
-    "reason", [ReleaseReason.ORDER_CANCELLED, ReleaseReason.ORDER_EXPIRED]
-)
+@pytest.mark.parametrize("reason", [ReleaseReason.ORDER_CANCELLED, ReleaseReason.ORDER_EXPIRED])
 def test_release_is_idempotent(inventory: Inventory, reason: ReleaseReason) -> None:
     inventory.reserve("order-1", [Line("SKU-1", 2)])
 

@@ -62,7 +62,10 @@ def mug(inventory: Inventory, table_stream: TableStream) -> str:
 
 
 def test_listing_a_product_publishes_it_and_its_stock(
-    inventory: Inventory, table_stream: TableStream, trigger: ChangeDataCapture, published: FakePublisher
+    inventory: Inventory,
+    table_stream: TableStream,
+    trigger: ChangeDataCapture,
+    published: FakePublisher,
 ) -> None:
     inventory.list_product(Product("MUG", "Mug", Money(1200, "EUR")), initial_stock=5)
 
@@ -82,7 +85,11 @@ def test_listing_a_product_publishes_it_and_its_stock(
 
 
 def test_catalog_changes_publish_only_what_changed(
-    inventory: Inventory, mug: str, table_stream: TableStream, trigger: ChangeDataCapture, published: FakePublisher
+    inventory: Inventory,
+    mug: str,
+    table_stream: TableStream,
+    trigger: ChangeDataCapture,
+    published: FakePublisher,
 ) -> None:
     # When the same listing is loaded again, then a new price, then a restock
     inventory.list_product(Product(mug, "Mug", Money(1200, "EUR")), initial_stock=5)
@@ -97,7 +104,11 @@ def test_catalog_changes_publish_only_what_changed(
 
 
 def test_a_reservation_publishes_inventory_reserved_and_the_stock_it_took(
-    inventory: Inventory, mug: str, table_stream: TableStream, trigger: ChangeDataCapture, published: FakePublisher
+    inventory: Inventory,
+    mug: str,
+    table_stream: TableStream,
+    trigger: ChangeDataCapture,
+    published: FakePublisher,
 ) -> None:
     inventory.reserve("order-1", [Line(mug, 2)])
 
@@ -118,7 +129,11 @@ def test_a_reservation_publishes_inventory_reserved_and_the_stock_it_took(
 
 
 def test_a_short_order_publishes_which_lines_were_short(
-    inventory: Inventory, mug: str, table_stream: TableStream, trigger: ChangeDataCapture, published: FakePublisher
+    inventory: Inventory,
+    mug: str,
+    table_stream: TableStream,
+    trigger: ChangeDataCapture,
+    published: FakePublisher,
 ) -> None:
     inventory.reserve("order-1", [Line(mug, 7), Line("TEAPOT", 1)])
 
@@ -170,7 +185,10 @@ def test_settling_publishes_the_outcome_and_the_stock(
 
 
 def test_an_order_that_ended_before_it_was_reserved_publishes_nothing(
-    inventory: Inventory, table_stream: TableStream, trigger: ChangeDataCapture, published: FakePublisher
+    inventory: Inventory,
+    table_stream: TableStream,
+    trigger: ChangeDataCapture,
+    published: FakePublisher,
 ) -> None:
     inventory.release("order-1", ReleaseReason.ORDER_CANCELLED)
 
@@ -193,7 +211,11 @@ def test_a_write_that_changed_nothing_publishes_nothing(
 
 
 def test_a_change_whose_events_were_not_published_is_redelivered_and_publishes_the_same_events(
-    inventory: Inventory, mug: str, table_stream: TableStream, trigger: ChangeDataCapture, published: FakePublisher
+    inventory: Inventory,
+    mug: str,
+    table_stream: TableStream,
+    trigger: ChangeDataCapture,
+    published: FakePublisher,
 ) -> None:
     # Given EventBridge fails the inventory-reserved event once
     published.fail(lambda event: event.type == "inventory-reserved", times=1)

@@ -52,7 +52,6 @@ metrics = Metrics(
 )
 
 
-
 def adopt_loggers(*names: str) -> None:
     """Standard-library loggers under `names` write through the function's Powertools logger:
     JSON lines with its context and correlation id. A service's pure model logs with the standard

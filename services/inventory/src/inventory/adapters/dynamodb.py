@@ -190,7 +190,7 @@ class DynamoDBStockLedger:
         except ClientError as error:
             if _code(error) != "ConditionalCheckFailedException":
                 raise
-            existing = error.response.get("Item")
+            existing: Any = error.response.get("Item")
             status = (
                 ReservationStatus(_from_dynamodb(existing)["status"])
                 if existing
@@ -209,7 +209,9 @@ class DynamoDBStockLedger:
         now = self._clock_ms()
         settle = "SET #status = :outcome, #changed_at = :now ADD #version :one"
         if reason is not None:
-            settle = "SET #status = :outcome, #changed_at = :now, #reason = :reason ADD #version :one"
+            settle = (
+                "SET #status = :outcome, #changed_at = :now, #reason = :reason ADD #version :one"
+            )
         still_reserved = "#status = :reserved"
         if outcome is ReservationStatus.RELEASED:
             give_back = "SET #reserved = #reserved - :quantity, #available = #available + :quantity, #changed_at = :now ADD #version :one"
@@ -352,7 +354,8 @@ class DynamoDBStockLedger:
             except ClientError as error:
                 if _code(error) != "TransactionCanceledException":
                     raise
-                reasons: list[dict[str, Any]] = list(error.response.get("CancellationReasons", []))
+                cancelled: Any = error.response.get("CancellationReasons", [])
+                reasons: list[dict[str, Any]] = list(cancelled)
                 if not any(r.get("Code") == "TransactionConflict" for r in reasons):
                     return reasons
                 logger.info("transaction conflict", extra={"attempt": attempt})

@@ -54,8 +54,7 @@ class InMemoryStockLedger:
             shortages = [
                 Shortage(line.sku, line.quantity, shelf.available if shelf else 0)
                 for line in reservation.lines
-                if (shelf := self._shelves.get(line.sku)) is None
-                or shelf.available < line.quantity
+                if (shelf := self._shelves.get(line.sku)) is None or shelf.available < line.quantity
             ]
             if shortages:
                 raise InsufficientStock(shortages)
