@@ -70,6 +70,14 @@ def apply_fixes() -> None:
     # after it was issued; so does the local cloud now.
     _expire_stream_iterators()
 
+    # moto serves requests on threads, but its DynamoDB applies a transaction item by item and, when
+    # a condition fails, puts back a copy of the whole table taken before: concurrent transactions
+    # interleave (twenty orders racing for five units reserved nine), a rollback undoes writes
+    # made meanwhile, and copying a table another request is writing fails with a 500.
+    # DynamoDB's transactions are serializable; one request at a time through moto's DynamoDB
+    # makes them so here.
+    _serialize_dynamodb_requests()
+
     # One access-log line per request is work the local cloud never reads (its own logs say
     # what happened); warnings and errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -182,6 +190,18 @@ def _expire_stream_iterators() -> None:
         backend.shard_iterators = ExpiringIterators()
 
     backend_class.__init__ = init
+
+
+def _serialize_dynamodb_requests() -> None:
+    handler: Any = importlib.import_module("moto.dynamodb.responses").DynamoHandler
+    original_call_action = handler.call_action
+    one_at_a_time = threading.Lock()
+
+    def call_action(response: Any) -> Any:
+        with one_at_a_time:
+            return original_call_action(response)
+
+    handler.call_action = call_action
 
 
 def _record_delimiter(processing: dict[str, Any]) -> bytes:
