@@ -235,3 +235,83 @@ def test_concurrent_transactions_are_serializable(aws: Aws) -> None:
         assert taken == 5, f"race {race}"
         assert [i["left"]["N"] for i in items if i["pk"]["S"] == counter] == ["0"]
         assert len([i for i in items if i["pk"]["S"].startswith(f"{counter}-taker-")]) == 5
+
+
+def test_an_update_that_creates_an_item_is_one_insert_of_the_whole_item(aws: Aws) -> None:
+    # Given a table with a stream
+    dynamodb, streams = aws.client("dynamodb"), aws.client("dynamodbstreams")
+    table = dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]
+
+    # When one update creates an item and a second one changes it
+    for count in ("1", "2"):
+        dynamodb.update_item(
+            TableName="t",
+            Key={"pk": {"S": "a"}},
+            UpdateExpression="SET #n = :n",
+            ExpressionAttributeNames={"#n": "n"},
+            ExpressionAttributeValues={":n": {"N": count}},
+        )
+
+    # Then the stream has one INSERT of the whole item and one MODIFY, as DynamoDB records them
+    shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"][
+        "Shards"
+    ][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=table["LatestStreamArn"],
+        ShardId=shard["ShardId"],
+        ShardIteratorType="TRIM_HORIZON",
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["NewImage"]["n"]["N"]) for r in records] == [
+        ("INSERT", "1"),
+        ("MODIFY", "2"),
+    ]
+    sequence = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+    assert sequence == sorted(sequence)
+
+
+def test_a_stream_holds_committed_changes_only_whenever_its_iterator_was_issued(aws: Aws) -> None:
+    # Given a table with one item, and a shard iterator issued then
+    dynamodb, streams = aws.client("dynamodb"), aws.client("dynamodbstreams")
+    table = dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}})
+    shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"][
+        "Shards"
+    ][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=table["LatestStreamArn"],
+        ShardId=shard["ShardId"],
+        ShardIteratorType="TRIM_HORIZON",
+    )["ShardIterator"]
+
+    # When a transaction that writes "b" is cancelled, and "c" is written after it
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "b"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": "t",
+                        "Key": {"pk": {"S": "nothing"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "c"}})
+
+    # Then the stream read through the earlier iterator has "a" and "c", and never "b"
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in records] == ["a", "c"]

@@ -75,8 +75,20 @@ def apply_fixes() -> None:
     # interleave (twenty orders racing for five units reserved nine), a rollback undoes writes
     # made meanwhile, and copying a table another request is writing fails with a 500.
     # DynamoDB's transactions are serializable; one request at a time through moto's DynamoDB
-    # makes them so here.
+    # and its streams makes them so.
     _serialize_dynamodb_requests()
+
+    # A cancelled transaction leaves moto's table object behind, with the stream records of its
+    # writes, and puts a copy taken before it in its place. A shard iterator issued before kept
+    # reading the old object: a trigger published the reservations of cancelled transactions
+    # (nine of six units) and missed the records that then reused their sequence numbers. An
+    # iterator reads the table's current stream, which holds committed changes only.
+    _iterators_read_the_current_stream()
+
+    # An UpdateItem that creates its item is one INSERT on the table's stream, with the item as the
+    # update made it. moto first stores an item of just the key, recording an INSERT of that empty
+    # image, then records the real one as a second INSERT: a trigger read a product without a name.
+    _one_insert_per_created_item()
 
     # One access-log line per request is work the local cloud never reads (its own logs say
     # what happened); warnings and errors still show.
@@ -193,15 +205,58 @@ def _expire_stream_iterators() -> None:
 
 
 def _serialize_dynamodb_requests() -> None:
-    handler: Any = importlib.import_module("moto.dynamodb.responses").DynamoHandler
-    original_call_action = handler.call_action
     one_at_a_time = threading.Lock()
+    for module, name in (
+        ("moto.dynamodb.responses", "DynamoHandler"),
+        ("moto.dynamodbstreams.responses", "DynamoDBStreamsHandler"),
+    ):
+        handler: Any = getattr(importlib.import_module(module), name)
+        handler.call_action = _locked(handler.call_action, one_at_a_time)
 
-    def call_action(response: Any) -> Any:
-        with one_at_a_time:
-            return original_call_action(response)
 
-    handler.call_action = call_action
+def _iterators_read_the_current_stream() -> None:
+    iterator_class: Any = importlib.import_module("moto.dynamodbstreams.models").ShardIterator
+    original_get = iterator_class.get
+
+    def get(iterator: Any, limit: int = 1000) -> Any:
+        table = iterator.streams_backend.dynamodb.tables.get(iterator.stream_shard.table.name)
+        if table is not None and table.stream_shard is not None:
+            iterator.stream_shard = table.stream_shard
+        return original_get(iterator, limit)
+
+    iterator_class.get = get
+
+
+def _locked(call_action: Any, lock: threading.Lock) -> Any:
+    def locked_call_action(response: Any) -> Any:
+        with lock:
+            return call_action(response)
+
+    return locked_call_action
+
+
+def _one_insert_per_created_item() -> None:
+    backend_class: Any = importlib.import_module("moto.dynamodb.models").DynamoDBBackend
+    shard_class: Any = importlib.import_module("moto.dynamodb.models.table").StreamShard
+    original_update, original_add = backend_class.update_item, shard_class.add
+    updating = threading.local()
+
+    def update_item(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        updating.first_record = True
+        try:
+            return original_update(backend, *args, **kwargs)
+        finally:
+            updating.first_record = False
+
+    def add(shard: Any, old: Any, new: Any) -> None:
+        if getattr(updating, "first_record", False):
+            updating.first_record = False
+            if old is None and new is not None:
+                return  # the key-only placeholder of an item the update is creating
+        original_add(shard, old, new)
+
+    backend_class.update_item = update_item
+    shard_class.add = add
 
 
 def _record_delimiter(processing: dict[str, Any]) -> bytes:

@@ -118,7 +118,11 @@ class ChangeDataCapture:
             except Exception as error:
                 logger.warning(
                     "change not mapped",
-                    extra={"record_id": record.record_id, "error_type": type(error).__name__},
+                    extra={
+                        "record_id": record.record_id,
+                        "error_type": type(error).__name__,
+                        "error": str(error),
+                    },
                 )
                 failed.append(record)
                 outgoing.append(fault_for(record, error, self._events))

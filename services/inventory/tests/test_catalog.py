@@ -1,0 +1,143 @@
+"""`inventory-catalog`: the seed catalog loaded into a deployed inventory, found by its stack."""
+
+import json
+from pathlib import Path
+
+import pytest
+from inventory.adapters.dynamodb import DynamoDBStockLedger
+from inventory.adapters.items import table_definition
+from inventory.catalog import CatalogError, main, read_catalog
+from inventory.domain import StockLevel
+from localcloud.aws import Aws
+
+SEED = Path(__file__).parents[1] / "seed" / "catalog.json"
+
+
+@pytest.fixture
+def endpoints(aws: Aws, tmp_path: Path) -> Path:
+    """A deployed inventory-test stack, and the endpoints file the local cloud writes."""
+    definition = table_definition("inventory-test")
+    aws.client("cloudformation").create_stack(
+        StackName="inventory-test",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {
+                    "Table": {
+                        "Type": "AWS::DynamoDB::Table",
+                        "Properties": {
+                            key: value
+                            for key, value in definition.items()
+                            if key != "StreamSpecification"
+                        },
+                    }
+                },
+                "Outputs": {"TableName": {"Value": {"Ref": "Table"}}},
+            }
+        ),
+    )
+    path = tmp_path / "endpoints.json"
+    path.write_text(json.dumps({"aws": aws.endpoint, "region": aws.region}))
+    return path
+
+
+def catalog(*arguments: str, endpoints: Path) -> int:
+    return main(["--stage", "test", "--local-cloud", str(endpoints), *arguments])
+
+
+def test_the_seed_catalog_is_twenty_valid_products() -> None:
+    products = read_catalog(SEED)
+
+    assert len(products) == 20
+    assert all(p.price.currency == "EUR" and p.stock > 0 for p in products)
+
+
+def test_loading_lists_every_product_once(
+    aws: Aws, endpoints: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When the seed catalog is loaded twice
+    assert catalog("load", str(SEED), endpoints=endpoints) == 0
+    assert catalog("load", str(SEED), endpoints=endpoints) == 0
+
+    # Then the first listed all twenty and the second changed nothing
+    first, second = capsys.readouterr().out.split("20 products: 20 listed, 0 unchanged\n")
+    assert second.endswith("20 products: 0 listed, 20 unchanged\n")
+    ledger = DynamoDBStockLedger("inventory-test", client=aws.client("dynamodb"))
+    assert ledger.stock("TEAPOT-CAST") == StockLevel("TEAPOT-CAST", on_hand=8, reserved=0)
+
+
+def test_restocking_adds_units(
+    aws: Aws, endpoints: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog("load", str(SEED), endpoints=endpoints)
+
+    assert catalog("restock", "TEAPOT-CAST", "4", endpoints=endpoints) == 0
+
+    assert capsys.readouterr().out.endswith("TEAPOT-CAST: 12 on hand, 12 available\n")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["restock", "NO-SUCH-SKU", "1"], "no product with sku 'NO-SUCH-SKU'"),
+        (["restock", "TEAPOT-CAST", "0"], "restock at least one unit"),
+        (["load", "no-such-file.json"], "no-such-file.json: No such file or directory"),
+    ],
+)
+def test_bad_requests_say_what_is_wrong(
+    aws: Aws,
+    endpoints: Path,
+    capsys: pytest.CaptureFixture[str],
+    arguments: list[str],
+    message: str,
+) -> None:
+    catalog("load", str(SEED), endpoints=endpoints)
+    capsys.readouterr()
+
+    assert catalog(*arguments, endpoints=endpoints) == 1
+
+    assert message in capsys.readouterr().err
+
+
+def test_a_catalog_file_with_mistakes_names_each(tmp_path: Path) -> None:
+    bad = tmp_path / "catalog.json"
+    bad.write_text(
+        json.dumps(
+            [
+                {"sku": "A", "name": "A", "price": {"amount": -1, "currency": "EUR"}, "stock": 1},
+                {"sku": "B", "name": "B", "price": {"amount": 1, "currency": "eur"}, "stock": 1},
+            ]
+        )
+    )
+
+    with pytest.raises(CatalogError) as error:
+        read_catalog(bad)
+
+    assert "0.price.amount" in str(error.value)
+    assert "1.price.currency" in str(error.value)
+
+
+def test_a_catalog_listing_a_sku_twice_is_refused(tmp_path: Path) -> None:
+    twice = tmp_path / "catalog.json"
+    product = {"sku": "C", "name": "C", "price": {"amount": 1, "currency": "EUR"}, "stock": 1}
+    twice.write_text(json.dumps([product, product]))
+
+    with pytest.raises(CatalogError, match="more than once: C"):
+        read_catalog(twice)
+
+
+def test_a_stage_not_deployed_is_named(
+    aws: Aws, endpoints: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--stage", "nowhere", "--local-cloud", str(endpoints), "load", str(SEED)]) == 1
+
+    assert "stack inventory-nowhere not found" in capsys.readouterr().err
+
+
+def test_a_local_cloud_that_is_not_running_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "endpoints.json"
+
+    assert main(["--stage", "local", "--local-cloud", str(missing), "load", str(SEED)]) == 1
+
+    assert "is the local cloud running" in capsys.readouterr().err

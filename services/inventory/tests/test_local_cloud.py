@@ -1,0 +1,171 @@
+"""The inventory deployed into the local cloud from its `serverless package` artifacts, beside the
+event hub, and driven only through the bus, as the rest of the system drives it."""
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from inventory.catalog import main as catalog
+from localcloud import faults
+from localcloud.aws import Aws
+from localcloud.cloud import LocalCloud
+from localcloud.testing import eventually
+from localcloud.trail import TrailEntry
+from shop_envelope import deterministic_id
+
+ROOT = Path(__file__).resolve().parents[3]
+SEED = ROOT / "services" / "inventory" / "seed" / "catalog.json"
+# Cold starts of three functions under load on two cores, then a hop or two each.
+WAIT = 30.0
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    with LocalCloud(
+        state_dir=tmp_path_factory.mktemp("localcloud"), serverless=ROOT / "make" / "serverless"
+    ) as local_cloud:
+        assert local_cloud.deploy(ROOT / "infra" / "event-hub") is not None, local_cloud.failures
+        assert local_cloud.deploy(ROOT / "services" / "inventory") is not None, local_cloud.failures
+        endpoints = local_cloud.write_endpoints()
+        assert (
+            catalog(["--stage", "local", "--local-cloud", str(endpoints), "load", str(SEED)]) == 0
+        )
+        yield local_cloud
+
+
+def order_placed(order_id: str, *lines: tuple[str, int]) -> dict[str, Any]:
+    return {
+        "id": deterministic_id("order-placed", order_id),
+        "type": "order-placed",
+        "timestamp": time.time_ns() // 1_000_000,
+        "partitionKey": order_id,
+        "tags": {"source": "order-bff", "stage": "local"},
+        "order": {
+            "id": order_id,
+            "customerId": "customer-1",
+            "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in lines],
+        },
+    }
+
+
+def put_on_bus(cloud: LocalCloud, *envelopes: dict[str, Any]) -> None:
+    """PutEvents as the other services publish: through the local cloud's events endpoint."""
+    events = Aws(cloud.endpoints()["events"]).client("events")
+    for first in range(0, len(envelopes), 10):
+        response = events.put_events(
+            Entries=[
+                {
+                    "EventBusName": cloud.endpoints()["bus"],
+                    "Source": envelope["tags"]["source"],
+                    "DetailType": envelope["type"],
+                    "Detail": json.dumps(envelope),
+                }
+                for envelope in envelopes[first : first + 10]
+            ]
+        )
+        assert response["FailedEntryCount"] == 0
+
+
+def published(cloud: LocalCloud, key: str, detail_type: str) -> list[TrailEntry]:
+    return [entry for entry in cloud.trail.for_key(key) if entry.detail_type == detail_type]
+
+
+def test_loading_the_catalog_publishes_every_product_and_its_stock(cloud: LocalCloud) -> None:
+    products = eventually(lambda: published(cloud, "KETTLE-GOOSE", "product-updated"), timeout=WAIT)
+    stock = eventually(
+        lambda: published(cloud, "KETTLE-GOOSE", "stock-level-changed"), timeout=WAIT
+    )
+
+    assert products[0].source == "inventory"
+    assert products[0].detail["product"]["price"] == {"amount": 6900, "currency": "EUR"}
+    assert stock[0].detail["stock"]["available"] == 12
+
+
+def test_an_order_placed_on_the_bus_yields_inventory_reserved_on_the_bus(
+    cloud: LocalCloud,
+) -> None:
+    # When the BFF's order-placed event is put on the bus
+    put_on_bus(cloud, order_placed("order-1", ("MUG-CLASSIC", 2), ("FILTERS-100", 1)))
+
+    # Then the inventory's inventory-reserved for that order follows it on the bus
+    [reserved] = eventually(lambda: published(cloud, "order-1", "inventory-reserved"), timeout=WAIT)
+    assert reserved.source == "inventory"
+    assert reserved.detail["reservation"]["lines"] == [
+        {"sku": "FILTERS-100", "quantity": 1},
+        {"sku": "MUG-CLASSIC", "quantity": 2},
+    ]
+    assert reserved.correlation_id == "order-1"
+
+
+def test_twenty_orders_racing_for_the_last_five_units_reserve_five(cloud: LocalCloud) -> None:
+    # Given the grinder's stock down to its last five units (six listed, one taken)
+    put_on_bus(cloud, order_placed("race-warm-up", ("GRINDER-BURR", 1)))
+    eventually(lambda: published(cloud, "race-warm-up", "inventory-reserved"), timeout=WAIT)
+
+    # When twenty orders for one each are put on the bus at once
+    orders = [f"race-{n}" for n in range(20)]
+    put_on_bus(cloud, *(order_placed(order, ("GRINDER-BURR", 1)) for order in orders))
+
+    # Then exactly five are reserved and fifteen fail, each with its own event on the bus
+    def outcomes() -> Counter[str]:
+        return Counter(
+            entry.detail_type
+            for order in orders
+            for entry in cloud.trail.for_key(order)
+            if entry.source == "inventory"
+        )
+
+    eventually(lambda: sum(outcomes().values()) == 20, timeout=WAIT)
+    assert outcomes() == {"inventory-reserved": 5, "inventory-reservation-failed": 15}
+
+
+def test_a_malformed_event_is_parked_as_a_fault_and_the_events_behind_it_are_handled(
+    cloud: LocalCloud,
+) -> None:
+    # Given an order-placed without lines, then a good order behind it
+    broken = order_placed("order-broken", ("MUG-CLASSIC", 1))
+    del broken["order"]["lines"]
+    put_on_bus(cloud, broken, order_placed("order-behind", ("MUG-TRAVEL", 1)))
+
+    # Then the good order is reserved and the broken one is parked, saying what was wrong
+    eventually(lambda: published(cloud, "order-behind", "inventory-reserved"), timeout=WAIT)
+    sqs = cloud.aws.client("sqs")
+    parked = eventually(
+        lambda: [
+            f
+            for f in faults.parked(sqs, cloud.endpoints()["faults"])
+            if f.event_type == "order-placed"
+        ],
+        timeout=WAIT,
+    )
+    assert parked[0].function == "inventory-local-listener"
+    assert parked[0].error_type == "InvalidEvent"
+    assert "order.lines" in parked[0].message
+
+
+def test_a_reservation_nobody_settles_is_released_when_its_timer_expires(
+    cloud: LocalCloud,
+) -> None:
+    # Given a reservation neither committed nor released
+    put_on_bus(cloud, order_placed("order-forgotten", ("TEA-SENCHA", 3)))
+    eventually(lambda: published(cloud, "order-forgotten", "inventory-reserved"), timeout=WAIT)
+
+    # When its hold time passes (its timer is moved to now, as waiting two hours would do)
+    table = next(s for s in cloud.stacks if s.name == "inventory-local").outputs["TableName"]
+    cloud.aws.client("dynamodb").update_item(
+        TableName=table,
+        Key={"pk": {"S": "RESERVATION#order-forgotten"}, "sk": {"S": "EXPIRY"}},
+        UpdateExpression="SET #ttl = :now",
+        ExpressionAttributeNames={"#ttl": "ttl"},
+        ExpressionAttributeValues={":now": {"N": str(int(time.time()) - 1)}},
+    )
+
+    # Then DynamoDB's TTL deletes the timer and the inventory releases the stock, saying why
+    [released] = eventually(
+        lambda: published(cloud, "order-forgotten", "inventory-released"), timeout=WAIT
+    )
+    assert released.detail["reservation"]["reason"] == "reservation-expired"
