@@ -76,6 +76,8 @@ def test_a_payload_that_does_not_match_its_model_is_an_invalid_event(
     # Then the error names the event, its type and the exact field, without the tag prefix
     error = raised.value
     assert (error.event_type, error.event_id) == ("order-placed", data["id"])
+    assert error.envelope is not None
+    assert error.envelope.partition_key == "o-9", "what the event is about is still known"
     assert error.errors[0]["loc"] == ("order", "lines", 0, "quantity")
     assert "order.lines.0.quantity: Input should be greater than 0" in str(error)
 

@@ -96,8 +96,9 @@ def test_a_payload_that_fails_validation_is_a_fault_not_a_crash(faults: FakePubl
     [fault] = faults.of_type(FaultEvent)
     assert fault.fault.error_type == "InvalidEvent"
     assert "order.lines.0.quantity" in fault.fault.message
-    # the event did not parse, so the record itself is the partition key
-    assert fault.partition_key == batch["Records"][1]["eventID"]
+    # its envelope was valid, so the fault names the event and is keyed on its order
+    assert (fault.fault.event_type, fault.fault.event_id) == ("order-placed", invalid["id"])
+    assert fault.partition_key == fault.correlation_id == "o-2"
 
 
 @pytest.mark.parametrize(

@@ -31,12 +31,22 @@ class UnknownEventType(EventError):
 
 
 class InvalidEvent(EventError):
-    """A well-formed envelope of a known type whose payload does not match the registered model."""
+    """A well-formed envelope of a known type whose payload does not match the registered model.
 
-    def __init__(self, event_type: str, event_id: str, errors: list[dict[str, Any]]) -> None:
+    `envelope` is the event read as a bare envelope, when it was: what it is about (its partition
+    key and correlation id) is known even though its payload is not valid."""
+
+    def __init__(
+        self,
+        event_type: str,
+        event_id: str,
+        errors: list[dict[str, Any]],
+        envelope: Envelope | None = None,
+    ) -> None:
         self.event_type = event_type
         self.event_id = event_id
         self.errors = errors
+        self.envelope = envelope
         where = "; ".join(
             f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
             for error in errors[:5]

@@ -107,4 +107,4 @@ class EventRegistry:
             dict(e, loc=e["loc"][1:] if e["loc"][:1] == (envelope.type,) else e["loc"])
             for e in errors
         ]
-        return InvalidEvent(envelope.type, envelope.id, located)
+        return InvalidEvent(envelope.type, envelope.id, located, envelope)

@@ -24,6 +24,7 @@ from shop_envelope import (
     EventFactory,
     EventRegistry,
     FaultEvent,
+    InvalidEvent,
     UnknownEventType,
 )
 from shop_publisher import EventPublisher, PublishError
@@ -179,6 +180,9 @@ class EventProcessor:
                 report.skipped += 1
                 return None
             return self._failed(record_of(source, raw), unknown, unknown.envelope)
+        except InvalidEvent as invalid:
+            # The envelope is valid, so the fault names the event and its order, not just the record.
+            return self._failed(record_of(source, raw), invalid, invalid.envelope)
         except Exception as unreadable:  # not an event: invalid envelope or payload, bad encoding
             return self._failed(record_of(source, raw), unreadable)
 
