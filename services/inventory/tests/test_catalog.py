@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from inventory.adapters.dynamodb import DynamoDBStockLedger
 from inventory.adapters.items import table_definition
-from inventory.catalog import CatalogError, main, read_catalog
+from inventory.cli import CatalogError, main, read_catalog
 from inventory.domain import StockLevel
 from localcloud.aws import Aws
 
@@ -59,7 +59,7 @@ def test_loading_lists_every_product_once(
     assert catalog("load", str(SEED), endpoints=endpoints) == 0
 
     # Then the first listed all twenty and the second changed nothing
-    first, second = capsys.readouterr().out.split("20 products: 20 listed, 0 unchanged\n")
+    _first, second = capsys.readouterr().out.split("20 products: 20 listed, 0 unchanged\n")
     assert second.endswith("20 products: 0 listed, 20 unchanged\n")
     ledger = DynamoDBStockLedger("inventory-test", client=aws.client("dynamodb"))
     assert ledger.stock("TEAPOT-CAST") == StockLevel("TEAPOT-CAST", on_hand=8, reserved=0)

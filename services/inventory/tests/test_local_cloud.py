@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inventory.catalog import main as catalog
+from inventory.cli import main as catalog
 from localcloud import faults
 from localcloud.aws import Aws
 from localcloud.cloud import LocalCloud
