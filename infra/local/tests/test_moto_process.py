@@ -315,3 +315,74 @@ def test_a_stream_holds_committed_changes_only_whenever_its_iterator_was_issued(
     # Then the stream read through the earlier iterator has "a" and "c", and never "b"
     records = streams.get_records(ShardIterator=iterator)["Records"]
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in records] == ["a", "c"]
+
+
+def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(aws: Aws) -> None:
+    # Given a table with a stream and two items
+    dynamodb, streams = aws.client("dynamodb"), aws.client("dynamodbstreams")
+    table = dynamodb.create_table(
+        TableName="t",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]
+    for key in ("a", "b"):
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": key}, "sk": {"S": "x"}, "n": {"N": "1"}})
+
+    def key(name: str) -> dict[str, Any]:
+        return {"pk": {"S": name}, "sk": {"S": "x"}}
+
+    # When a transaction updates one, deletes the other and adds a third, but a condition fails
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": key("a"),
+                        "UpdateExpression": "SET n = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+                {"Delete": {"TableName": "t", "Key": key("b")}},
+                {"Put": {"TableName": "t", "Item": key("c")}},
+                {
+                    "ConditionCheck": {
+                        "TableName": "t",
+                        "Key": key("nothing"),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    # and a transaction whose conditions hold runs after it
+    dynamodb.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": key("d")}}])
+
+    # Then the items are those before it plus the later one, and so is the stream
+    items = dynamodb.scan(TableName="t")["Items"]
+    assert sorted((i["pk"]["S"], i.get("n", {}).get("N")) for i in items) == [
+        ("a", "1"),
+        ("b", "1"),
+        ("d", None),
+    ]
+    shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"][
+        "Shards"
+    ][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=table["LatestStreamArn"],
+        ShardId=shard["ShardId"],
+        ShardIteratorType="TRIM_HORIZON",
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in records] == [
+        ("INSERT", "a"),
+        ("INSERT", "b"),
+        ("INSERT", "d"),
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import collections
+import copy
 import functools
 import importlib
 import json
@@ -77,6 +78,12 @@ def apply_fixes() -> None:
     # DynamoDB's transactions are serializable; one request at a time through moto's DynamoDB
     # and its streams makes them so.
     _serialize_dynamodb_requests()
+
+    # Before each transaction moto copies every table it writes, whole, to put back if a condition
+    # fails: a transaction cost grew with the table (a 1,000-order backlog took minutes and then
+    # timed out). Only the items a transaction names can change, so those alone are kept and put
+    # back, with the table's stream as it was; requests are serialized, so nothing else moved.
+    _roll_back_only_what_a_transaction_wrote()
 
     # A cancelled transaction leaves moto's table object behind, with the stream records of its
     # writes, and puts a copy taken before it in its place. A shard iterator issued before kept
@@ -212,6 +219,79 @@ def _serialize_dynamodb_requests() -> None:
     ):
         handler: Any = getattr(importlib.import_module(module), name)
         handler.call_action = _locked(handler.call_action, one_at_a_time)
+
+
+class _NoTableCopies:
+    """`copy` as moto's DynamoDB module sees it: a table is not copied (the transaction keeps its
+    own, smaller, backup), anything else is copied as before."""
+
+    def __init__(self, table_class: Any) -> None:
+        self._table_class = table_class
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, self._table_class) else copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def _roll_back_only_what_a_transaction_wrote() -> None:
+    models: Any = importlib.import_module("moto.dynamodb.models")
+    backend_class = models.DynamoDBBackend
+    original_transact = backend_class.transact_write_items
+    models.copy = _NoTableCopies(models.Table)
+
+    def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> Any:
+        saved = _written_items(backend, transact_items)
+        try:
+            return original_transact(backend, transact_items)
+        except Exception:
+            for table, hash_value, range_value, item, stream_length in reversed(saved):
+                _put_back(table, hash_value, range_value, item)
+                if table.stream_shard is not None:
+                    del table.stream_shard.items[stream_length:]
+            raise
+
+    backend_class.transact_write_items = transact_write_items
+
+
+def _written_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any]:
+    """For each item a transaction names: its table, key, a copy of it (None if absent) and the
+    length of the table's stream, taken before the transaction."""
+    saved = []
+    for operation in transact_items:
+        for name, arguments in operation.items():
+            table = backend.tables.get(arguments.get("TableName"))
+            if table is None or name == "ConditionCheck":
+                continue
+            key = arguments.get("Key") or {
+                attribute: arguments["Item"][attribute]
+                for attribute in (table.hash_key_attr, table.range_key_attr)
+                if attribute and attribute in arguments.get("Item", {})
+            }
+            try:
+                hash_value, range_value = backend.get_keys_value(table, key)
+            except Exception:
+                continue  # moto rejects the transaction before it writes anything
+            item = table.get_item(hash_value, range_value)
+            stream = len(table.stream_shard.items) if table.stream_shard is not None else 0
+            saved.append((table, hash_value, range_value, copy.deepcopy(item), stream))
+    return saved
+
+
+def _put_back(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
+    if range_value is None:
+        if item is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = item
+        return
+    if item is not None:
+        table.items[hash_value][range_value] = item
+        return
+    table.items[hash_value].pop(range_value, None)
+    if not table.items[hash_value]:
+        del table.items[hash_value]
 
 
 def _iterators_read_the_current_stream() -> None:
