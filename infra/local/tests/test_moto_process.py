@@ -209,7 +209,7 @@ def test_concurrent_transactions_are_serializable(aws: Aws) -> None:
         start = threading.Barrier(len(racers))
 
         def take_one(number: int, counter: str = counter, start: Any = start) -> bool:
-            take = {
+            take: Any = {
                 "TableName": "counters",
                 "Key": {"pk": {"S": counter}},
                 "UpdateExpression": "SET #left = #left - :one",
@@ -217,7 +217,10 @@ def test_concurrent_transactions_are_serializable(aws: Aws) -> None:
                 "ExpressionAttributeNames": {"#left": "left"},
                 "ExpressionAttributeValues": {":one": {"N": "1"}},
             }
-            mark = {"TableName": "counters", "Item": {"pk": {"S": f"{counter}-taker-{number}"}}}
+            mark: Any = {
+                "TableName": "counters",
+                "Item": {"pk": {"S": f"{counter}-taker-{number}"}},
+            }
             client = racers[number]
             start.wait()
             try:
@@ -333,8 +336,10 @@ def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(aws: Aws) 
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )["TableDescription"]
-    for key in ("a", "b"):
-        dynamodb.put_item(TableName="t", Item={"pk": {"S": key}, "sk": {"S": "x"}, "n": {"N": "1"}})
+    for name in ("a", "b"):
+        dynamodb.put_item(
+            TableName="t", Item={"pk": {"S": name}, "sk": {"S": "x"}, "n": {"N": "1"}}
+        )
 
     def key(name: str) -> dict[str, Any]:
         return {"pk": {"S": name}, "sk": {"S": "x"}}
