@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localcloud import faults
+from localcloud import cli, faults
 from localcloud.aws import Aws
 from localcloud.cloud import LocalCloud
 from localcloud.testing import eventually
@@ -198,7 +198,7 @@ def test_the_event_lake_keeps_every_event_as_a_line(cloud: LocalCloud) -> None:
 
 
 def test_a_parked_fault_is_listed_and_resubmitted_to_the_function_that_failed_it(
-    cloud: LocalCloud,
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given a fault a listener published for a record it could not handle
     endpoints = cloud.endpoints()
@@ -230,13 +230,26 @@ def test_a_parked_fault_is_listed_and_resubmitted_to_the_function_that_failed_it
     assert [(f.fault_id, f.function, f.error_type) for f in parked] == [
         ("fault-order-7", "sample-listener-local-listener", "RuntimeError")
     ]
+    # and so says `make faults`
+    cloud.write_endpoints()
+    faults_command = ["--state-dir", str(cloud.state_dir), "faults"]
+    assert cli.main(faults_command) == 0
+    assert capsys.readouterr().out.split() == [
+        "fault-order-7",
+        "sample-listener-local-listener",
+        "sample-happened",
+        "RuntimeError:",
+        "boom",
+    ]
 
-    # When it is resubmitted
-    lambda_client = Aws(endpoints["lambda"]).client("lambda")
-    [result] = faults.resubmit(sqs, lambda_client, endpoints["faults"])
+    # When it is resubmitted (`make faults RESUBMIT=1`)
+    assert cli.main([*faults_command, "--resubmit"]) == 0
 
     # Then the function handled the very record, and the fault left the queue
-    assert result.handled, result.outcome
+    assert capsys.readouterr().out.split()[:2] == [
+        "fault-order-7",
+        "sample-listener-local-listener",
+    ]
     arrived = received(cloud, within_seconds=3.0, expect=10)
     assert [m["envelope"] for m in arrived if m["envelope"]["partitionKey"] == "order-7"] == [
         failed

@@ -1,4 +1,5 @@
-"""`localcloud up STACK_DIR...`, `localcloud token CUSTOMER`, `localcloud trail KEY`."""
+"""`localcloud up STACK_DIR...`, `localcloud token CUSTOMER`, `localcloud trail KEY`,
+`localcloud faults [--resubmit] [FAULT_ID...]`."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         "trail", help="show every event of one order (partition key) in time order"
     )
     trail.add_argument("key")
+
+    faults = commands.add_parser(
+        "faults", help="list the faults parked in the running local cloud, or resubmit them"
+    )
+    faults.add_argument(
+        "--resubmit", action="store_true", help="resubmit each to the function that failed it"
+    )
+    faults.add_argument("ids", nargs="*", help="only these faults (all when none are named)")
 
     arguments = parser.parse_args(argv)
     logging.basicConfig(
