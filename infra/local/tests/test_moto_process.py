@@ -32,6 +32,40 @@ def aws_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
+def table_with_stream(aws: Aws, *, range_key: bool = False) -> str:
+    """A table "t" keyed on `pk` (and `sk`), with a stream of both images; the stream's ARN."""
+    keys = ["pk", "sk"] if range_key else ["pk"]
+    table = aws.client("dynamodb").create_table(
+        TableName="t",
+        KeySchema=[
+            {"AttributeName": name, "KeyType": kind}
+            for name, kind in zip(keys, ("HASH", "RANGE"), strict=False)
+        ],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in keys],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]
+    arn: str = table["LatestStreamArn"]
+    return arn
+
+
+def first_iterator(aws: Aws, stream_arn: str) -> str:
+    """An iterator at the start of the stream's one shard."""
+    streams = aws.client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    iterator: str = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    return iterator
+
+
+def records_from(aws: Aws, iterator: str) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = aws.client("dynamodbstreams").get_records(
+        ShardIterator=iterator
+    )["Records"]
+    return records
+
+
 def test_queue_attributes_still_count_messages(aws_in_process: None) -> None:
     # Given a queue with three messages, one of them received (in flight) and one delayed
     sqs = boto3.client("sqs")
@@ -150,25 +184,10 @@ def test_stream_iterators_within_their_lifetime_are_kept() -> None:
 
 def test_a_stream_is_read_through_expiring_iterators(aws: Aws) -> None:
     # A table stream read from the moto server, which runs with the fixes
-    dynamodb, streams = aws.client("dynamodb"), aws.client("dynamodbstreams")
-    table = dynamodb.create_table(
-        TableName="t",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]
-    dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}})
-    shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"][
-        "Shards"
-    ][0]
-    iterator = streams.get_shard_iterator(
-        StreamArn=table["LatestStreamArn"],
-        ShardId=shard["ShardId"],
-        ShardIteratorType="TRIM_HORIZON",
-    )["ShardIterator"]
+    stream = table_with_stream(aws)
+    aws.client("dynamodb").put_item(TableName="t", Item={"pk": {"S": "a"}})
 
-    records = streams.get_records(ShardIterator=iterator)["Records"]
+    records = records_from(aws, first_iterator(aws, stream))
 
     assert [record["eventName"] for record in records] == ["INSERT"]
 
@@ -242,14 +261,7 @@ def test_concurrent_transactions_are_serializable(aws: Aws) -> None:
 
 def test_an_update_that_creates_an_item_is_one_insert_of_the_whole_item(aws: Aws) -> None:
     # Given a table with a stream
-    dynamodb, streams = aws.client("dynamodb"), aws.client("dynamodbstreams")
-    table = dynamodb.create_table(
-        TableName="t",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]
+    dynamodb, stream = aws.client("dynamodb"), table_with_stream(aws)
 
     # When one update creates an item and a second one changes it
     for count in ("1", "2"):
@@ -262,15 +274,7 @@ def test_an_update_that_creates_an_item_is_one_insert_of_the_whole_item(aws: Aws
         )
 
     # Then the stream has one INSERT of the whole item and one MODIFY, as DynamoDB records them
-    shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"][
-        "Shards"
-    ][0]
-    iterator = streams.get_shard_iterator(
-        StreamArn=table["LatestStreamArn"],
-        ShardId=shard["ShardId"],
-        ShardIteratorType="TRIM_HORIZON",
-    )["ShardIterator"]
-    records = streams.get_records(ShardIterator=iterator)["Records"]
+    records = records_from(aws, first_iterator(aws, stream))
     assert [(r["eventName"], r["dynamodb"]["NewImage"]["n"]["N"]) for r in records] == [
         ("INSERT", "1"),
         ("MODIFY", "2"),
@@ -281,23 +285,9 @@ def test_an_update_that_creates_an_item_is_one_insert_of_the_whole_item(aws: Aws
 
 def test_a_stream_holds_committed_changes_only_whenever_its_iterator_was_issued(aws: Aws) -> None:
     # Given a table with one item, and a shard iterator issued then
-    dynamodb, streams = aws.client("dynamodb"), aws.client("dynamodbstreams")
-    table = dynamodb.create_table(
-        TableName="t",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]
+    dynamodb, stream = aws.client("dynamodb"), table_with_stream(aws)
     dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}})
-    shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"][
-        "Shards"
-    ][0]
-    iterator = streams.get_shard_iterator(
-        StreamArn=table["LatestStreamArn"],
-        ShardId=shard["ShardId"],
-        ShardIteratorType="TRIM_HORIZON",
-    )["ShardIterator"]
+    iterator = first_iterator(aws, stream)
 
     # When a transaction that writes "b" is cancelled, and "c" is written after it
     with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
@@ -316,33 +306,19 @@ def test_a_stream_holds_committed_changes_only_whenever_its_iterator_was_issued(
     dynamodb.put_item(TableName="t", Item={"pk": {"S": "c"}})
 
     # Then the stream read through the earlier iterator has "a" and "c", and never "b"
-    records = streams.get_records(ShardIterator=iterator)["Records"]
+    records = records_from(aws, iterator)
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in records] == ["a", "c"]
 
 
 def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(aws: Aws) -> None:
     # Given a table with a stream and two items
-    dynamodb, streams = aws.client("dynamodb"), aws.client("dynamodbstreams")
-    table = dynamodb.create_table(
-        TableName="t",
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]
-    for name in ("a", "b"):
-        dynamodb.put_item(
-            TableName="t", Item={"pk": {"S": name}, "sk": {"S": "x"}, "n": {"N": "1"}}
-        )
+    dynamodb, stream = aws.client("dynamodb"), table_with_stream(aws, range_key=True)
 
     def key(name: str) -> dict[str, Any]:
         return {"pk": {"S": name}, "sk": {"S": "x"}}
+
+    for name in ("a", "b"):
+        dynamodb.put_item(TableName="t", Item=key(name) | {"n": {"N": "1"}})
 
     # When a transaction updates one, deletes the other and adds a third, but a condition fails
     with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
@@ -377,15 +353,7 @@ def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(aws: Aws) 
         ("b", "1"),
         ("d", None),
     ]
-    shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"][
-        "Shards"
-    ][0]
-    iterator = streams.get_shard_iterator(
-        StreamArn=table["LatestStreamArn"],
-        ShardId=shard["ShardId"],
-        ShardIteratorType="TRIM_HORIZON",
-    )["ShardIterator"]
-    records = streams.get_records(ShardIterator=iterator)["Records"]
+    records = records_from(aws, first_iterator(aws, stream))
     assert [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in records] == [
         ("INSERT", "a"),
         ("INSERT", "b"),

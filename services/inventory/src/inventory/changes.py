@@ -24,7 +24,7 @@ from inventory.adapters.items import (
     stock_of,
     version_of,
 )
-from inventory.domain import Reservation, ReservationStatus
+from inventory.domain import ReservationStatus
 from inventory.events import (
     CatalogProduct,
     CommittedReservation,
@@ -37,6 +37,7 @@ from inventory.events import (
     Price,
     ProductUpdated,
     ReleasedReservation,
+    ReservationFacts,
     ReservedLine,
     ShortLine,
     Stock,
@@ -67,52 +68,39 @@ class ChangeMeaning:
     def _reservation_events(
         self, new: Mapping[str, Any], old: Mapping[str, Any] | None
     ) -> Iterator[DomainEvent]:
-        reservation = reservation_of(new)
         if old is not None and old.get("status") == new.get("status"):
             return  # a write that changed no status is no new fact
-        happened_at = changed_at_of(new)
-        status = reservation.status
-        if status is ReservationStatus.RESERVED and old is None:
-            yield self._about(reservation, InventoryReserved, happened_at)
-        elif status is ReservationStatus.FAILED and old is None:
-            yield self._about(reservation, InventoryReservationFailed, happened_at)
-        elif status is ReservationStatus.RELEASED and old is not None:
-            yield self._about(reservation, InventoryReleased, happened_at)
-        elif status is ReservationStatus.COMMITTED and old is not None:
-            yield self._about(reservation, InventoryCommitted, happened_at)
-        # VOID holds nothing and released nothing: the order ended before it was reserved.
-
-    def _about(
-        self,
-        reservation: Reservation,
-        event_class: type[
-            InventoryReserved | InventoryReservationFailed | InventoryReleased | InventoryCommitted
-        ],
-        happened_at: int | None,
-    ) -> DomainEvent:
-        lines = [ReservedLine(sku=line.sku, quantity=line.quantity) for line in reservation.lines]
-        common = {"id": reservation.id, "order_id": reservation.order_id, "lines": lines}
-        payload: HeldReservation | FailedReservation | ReleasedReservation | CommittedReservation
-        if event_class is InventoryReserved:
-            payload = HeldReservation(**common, expires_at=reservation.expires_at)
-        elif event_class is InventoryReservationFailed:
-            payload = FailedReservation(
-                **common,
-                shortages=[
-                    ShortLine(sku=s.sku, requested=s.requested, available=max(s.available, 0))
-                    for s in reservation.shortages
-                ],
-            )
-        elif event_class is InventoryReleased:
-            payload = ReleasedReservation(**common, reason=reservation.reason)
+        reservation = reservation_of(new)
+        facts: dict[str, Any] = {
+            "id": reservation.id,
+            "order_id": reservation.order_id,
+            "lines": [
+                ReservedLine(sku=line.sku, quantity=line.quantity) for line in reservation.lines
+            ],
+        }
+        status, created = reservation.status, old is None
+        event: tuple[type[DomainEvent], ReservationFacts]
+        if created and status is ReservationStatus.RESERVED:
+            event = InventoryReserved, HeldReservation(**facts, expires_at=reservation.expires_at)
+        elif created and status is ReservationStatus.FAILED:
+            shortages = [
+                ShortLine(sku=s.sku, requested=s.requested, available=s.available)
+                for s in reservation.shortages
+            ]
+            event = InventoryReservationFailed, FailedReservation(**facts, shortages=shortages)
+        elif not created and status is ReservationStatus.RELEASED:
+            event = InventoryReleased, ReleasedReservation(**facts, reason=reservation.reason)
+        elif not created and status is ReservationStatus.COMMITTED:
+            event = InventoryCommitted, CommittedReservation(**facts)
         else:
-            payload = CommittedReservation(**common)
-        return self._events.create(
+            return  # VOID holds nothing and released nothing: the order ended before it was reserved
+        event_class, payload = event
+        yield self._events.create(
             event_class,
             payload,
             partition_key=reservation.order_id,
             id=deterministic_id(event_class.event_type, reservation.order_id),
-            timestamp=happened_at,
+            timestamp=changed_at_of(new),
         )
 
     def _product_events(

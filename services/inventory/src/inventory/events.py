@@ -88,33 +88,30 @@ class ShortLine(WireModel):
     available: int = Field(ge=0, description="0 when the catalog has no such product.")
 
 
-class HeldReservation(WireModel):
+class ReservationFacts(WireModel):
+    """What every reservation event says: which reservation, of which order, for what."""
+
     id: str = Field(description="The reservation's id; one reservation per order.")
     order_id: str
     lines: list[ReservedLine] = Field(min_length=1, max_length=MAX_LINES)
+
+
+class HeldReservation(ReservationFacts):
     expires_at: int = Field(
         description="Epoch seconds after which the safety net releases it, if nothing else has."
     )
 
 
-class FailedReservation(WireModel):
-    id: str
-    order_id: str
-    lines: list[ReservedLine] = Field(min_length=1, max_length=MAX_LINES)
+class FailedReservation(ReservationFacts):
     shortages: list[ShortLine] = Field(min_length=1, description="Every line that was short.")
 
 
-class ReleasedReservation(WireModel):
-    id: str
-    order_id: str
-    lines: list[ReservedLine] = Field(min_length=1, max_length=MAX_LINES)
+class ReleasedReservation(ReservationFacts):
     reason: ReleaseReason
 
 
-class CommittedReservation(WireModel):
-    id: str
-    order_id: str
-    lines: list[ReservedLine] = Field(min_length=1, max_length=MAX_LINES)
+class CommittedReservation(ReservationFacts):
+    pass
 
 
 class Price(WireModel):
