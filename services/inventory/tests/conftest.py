@@ -4,7 +4,6 @@ trigger and expiry functions receive."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from inventory.domain import Money, Product
 from inventory.ports import StockLedger
 from localcloud.aws import Aws
 from localcloud.moto_server import MotoServer
+from shop_testkit import TableStream as TableStreamReader
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -78,42 +78,8 @@ def ledger(request: pytest.FixtureRequest) -> StockLedger:
 def table_stream(aws: Aws, dynamodb: DynamoDBClient) -> TableStream:
     """Each call returns the table's stream records written since the last call, as the Lambda
     event a function mapped to the stream receives (what moto's stream holds, not hand-typed)."""
-    streams = aws.client("dynamodbstreams")
     arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
-    position: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
-
-    def read() -> dict[str, Any]:
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], **position)[
-            "ShardIterator"
-        ]
-        records: list[Any] = list(streams.get_records(ShardIterator=iterator)["Records"])
-        if records:
-            position.clear()
-            position.update(
-                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                SequenceNumber=records[-1]["dynamodb"]["SequenceNumber"],
-            )
-        lambda_records = []
-        for record in records:
-            change = json.loads(json.dumps(record["dynamodb"], default=str))
-            change["ApproximateCreationDateTime"] = int(
-                record["dynamodb"]["ApproximateCreationDateTime"].timestamp()
-            )
-            lambda_records.append(
-                {
-                    "eventID": record["eventID"],
-                    "eventName": record["eventName"],
-                    "eventVersion": "1.1",
-                    "eventSource": "aws:dynamodb",
-                    "awsRegion": REGION,
-                    "dynamodb": change,
-                    "eventSourceARN": arn,
-                }
-            )
-        return {"Records": lambda_records}
-
-    return read
+    return TableStreamReader(aws.client("dynamodbstreams"), arn, region=REGION).read
 
 
 StockUp = Callable[..., None]

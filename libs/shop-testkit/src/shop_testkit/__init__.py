@@ -14,11 +14,13 @@ from shop_testkit.events import (
     to_dynamodb,
 )
 from shop_testkit.fakes import FakePublisher
+from shop_testkit.streams import TableStream
 
 __all__ = [
     "FakePublisher",
     "LambdaContext",
     "StreamChange",
+    "TableStream",
     "dynamodb_stream_event",
     "eventbridge_event",
     "http_api_event",
