@@ -14,7 +14,7 @@ STACKS := infra/event-hub $(patsubst %/serverless.yml,%,$(wildcard services/*/se
 CUSTOMER ?= customer-1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint test package bench up token trail faults demo deploy clean
+.PHONY: help setup lint test package bench up seed token trail faults demo deploy clean
 
 help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ bench: setup ## Print the benchmark figures of every member that has some
 
 up: setup ## The local cloud in the foreground, every stack deployed; endpoints in .localcloud/endpoints.json
 	$(RUN) localcloud up $(STACKS)
+
+seed: ## Load the demo catalog into the running local cloud (the inventory publishes it as events)
+	@$(MAKE) -C services/inventory seed
 
 token: ## Print a bearer token for a test customer: make token CUSTOMER=<id>
 	@$(RUN) localcloud token $(CUSTOMER)
