@@ -77,6 +77,24 @@ _NAMES = {
 }
 
 
+# Every write moves `version` on and stamps `changed_at`, which the trigger turns into event
+# versions and timestamps.
+_STAMP = "#changed_at = :now ADD #version :one"
+# The stock movements, each a conditional update of one product item: the condition is the rule.
+_HOLD = f"SET #available = #available - :quantity, #reserved = #reserved + :quantity, {_STAMP}"
+_ENOUGH_AVAILABLE = "#available >= :quantity"
+_GIVE_BACK = f"SET #reserved = #reserved - :quantity, #available = #available + :quantity, {_STAMP}"
+_HELD = "#reserved >= :quantity"
+_TAKE_OFF_SHELF = (
+    f"SET #reserved = #reserved - :quantity, #on_hand = #on_hand - :quantity, {_STAMP}"
+)
+_HELD_AND_ON_HAND = "#reserved >= :quantity AND #on_hand >= :quantity"
+_RESTOCK = f"SET #on_hand = #on_hand + :quantity, #available = #available + :quantity, {_STAMP}"
+# A reservation is created once and settled once.
+_NEW = "attribute_not_exists(#pk)"
+_STILL_RESERVED = "#status = :reserved"
+
+
 class LedgerInconsistent(InventoryError):
     """A settlement found a product holding fewer units than the reservation says it holds."""
 
@@ -130,33 +148,27 @@ class DynamoDBStockLedger:
 
     def reserve(self, reservation: Reservation) -> None:
         now = self._clock_ms()
-        hold = "SET #available = #available - :quantity, #reserved = #reserved + :quantity, #changed_at = :now ADD #version :one"
-        enough = "#available >= :quantity"
         operations: list[Any] = [
             {
                 "Put": {
                     "TableName": self.table_name,
                     "Item": _to_dynamodb(reservation_item(reservation, changed_at=now)),
-                    "ConditionExpression": "attribute_not_exists(#pk)",
-                    "ExpressionAttributeNames": _names("#pk"),
+                    "ConditionExpression": _NEW,
+                    "ExpressionAttributeNames": _names(_NEW),
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
             {"Put": {"TableName": self.table_name, "Item": _to_dynamodb(expiry_item(reservation))}},
-        ]
-        operations += [
-            {
-                "Update": {
-                    "TableName": self.table_name,
-                    "Key": _to_dynamodb(product_key(line.sku)),
-                    "UpdateExpression": hold,
-                    "ConditionExpression": enough,
-                    "ExpressionAttributeNames": _names(hold, enough),
-                    "ExpressionAttributeValues": _values(quantity=line.quantity, now=now, one=1),
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            }
-            for line in reservation.lines
+            *(
+                self._update(
+                    product_key(line.sku),
+                    _HOLD,
+                    _ENOUGH_AVAILABLE,
+                    {"quantity": line.quantity, "now": now, "one": 1},
+                    return_old=True,
+                )
+                for line in reservation.lines
+            ),
         ]
         reasons = self._transact(operations)
         if reasons is None:
@@ -183,8 +195,8 @@ class DynamoDBStockLedger:
             self.client.put_item(
                 TableName=self.table_name,
                 Item=_to_dynamodb(reservation_item(reservation, changed_at=self._clock_ms())),
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames=_names("#pk"),
+                ConditionExpression=_NEW,
+                ExpressionAttributeNames=_names(_NEW),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
@@ -207,47 +219,38 @@ class DynamoDBStockLedger:
         if reservation.is_settled:
             raise ReservationSettled(order_id, reservation.status)
         now = self._clock_ms()
-        settle = "SET #status = :outcome, #changed_at = :now ADD #version :one"
+        settle, values = f"SET #status = :outcome, {_STAMP}", {"outcome": str(outcome)}
         if reason is not None:
-            settle = (
-                "SET #status = :outcome, #changed_at = :now, #reason = :reason ADD #version :one"
+            settle, values = (
+                f"SET #status = :outcome, #reason = :reason, {_STAMP}",
+                {
+                    "outcome": str(outcome),
+                    "reason": str(reason),
+                },
             )
-        still_reserved = "#status = :reserved"
-        if outcome is ReservationStatus.RELEASED:
-            give_back = "SET #reserved = #reserved - :quantity, #available = #available + :quantity, #changed_at = :now ADD #version :one"
-            held = "#reserved >= :quantity"
-        else:
-            give_back = "SET #reserved = #reserved - :quantity, #on_hand = #on_hand - :quantity, #changed_at = :now ADD #version :one"
-            held = "#reserved >= :quantity AND #on_hand >= :quantity"
-        settle_values = {"outcome": str(outcome), "now": now, "one": 1, "reserved": "reserved"}
-        if reason is not None:
-            settle_values["reason"] = str(reason)
+        movement, condition = (
+            (_GIVE_BACK, _HELD)
+            if outcome is ReservationStatus.RELEASED
+            else (_TAKE_OFF_SHELF, _HELD_AND_ON_HAND)
+        )
         operations: list[Any] = [
-            {
-                "Update": {
-                    "TableName": self.table_name,
-                    "Key": _to_dynamodb(reservation_key(order_id)),
-                    "UpdateExpression": settle,
-                    "ConditionExpression": still_reserved,
-                    "ExpressionAttributeNames": _names(settle, still_reserved),
-                    "ExpressionAttributeValues": _values(**settle_values),
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
+            self._update(
+                reservation_key(order_id),
+                settle,
+                _STILL_RESERVED,
+                {**values, "reserved": str(ReservationStatus.RESERVED), "now": now, "one": 1},
+                return_old=True,
+            ),
             {"Delete": {"TableName": self.table_name, "Key": _to_dynamodb(expiry_key(order_id))}},
-        ]
-        operations += [
-            {
-                "Update": {
-                    "TableName": self.table_name,
-                    "Key": _to_dynamodb(product_key(line.sku)),
-                    "UpdateExpression": give_back,
-                    "ConditionExpression": held,
-                    "ExpressionAttributeNames": _names(give_back, held),
-                    "ExpressionAttributeValues": _values(quantity=line.quantity, now=now, one=1),
-                }
-            }
-            for line in reservation.lines
+            *(
+                self._update(
+                    product_key(line.sku),
+                    movement,
+                    condition,
+                    {"quantity": line.quantity, "now": now, "one": 1},
+                )
+                for line in reservation.lines
+            ),
         ]
         reasons = self._transact(operations)
         if reasons is None:
@@ -279,7 +282,7 @@ class DynamoDBStockLedger:
             "SET #kind = :kind, #sku = :sku, #name = :name, #price_amount = :amount, "
             "#currency = :currency, #on_hand = if_not_exists(#on_hand, :stock), "
             "#reserved = if_not_exists(#reserved, :zero), "
-            "#available = if_not_exists(#available, :stock), #changed_at = :now ADD #version :one"
+            f"#available = if_not_exists(#available, :stock), {_STAMP}"
         )
         # Unchanged products are not written: a write would publish events that say nothing.
         changed = (
@@ -312,8 +315,7 @@ class DynamoDBStockLedger:
         return True
 
     def restock(self, sku: str, quantity: int) -> StockLevel:
-        update = "SET #on_hand = #on_hand + :quantity, #available = #available + :quantity, #changed_at = :now ADD #version :one"
-        exists = "attribute_exists(#pk)"
+        update, exists = _RESTOCK, "attribute_exists(#pk)"
         try:
             response = self.client.update_item(
                 TableName=self.table_name,
@@ -331,6 +333,29 @@ class DynamoDBStockLedger:
         return stock_of(_from_dynamodb(response["Attributes"]))
 
     # ---- plumbing ------------------------------------------------------------------------------
+
+    def _update(
+        self,
+        key: Mapping[str, str],
+        update: str,
+        condition: str,
+        values: Mapping[str, Any],
+        *,
+        return_old: bool = False,
+    ) -> dict[str, Any]:
+        """One conditional Update of a transaction; with `return_old`, a failed condition returns
+        the item as it was (the reservation's status, the product's available units)."""
+        operation: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": _to_dynamodb(key),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": _names(update, condition),
+            "ExpressionAttributeValues": _values(**values),
+        }
+        if return_old:
+            operation["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return {"Update": operation}
 
     def _get(self, key: Mapping[str, str]) -> dict[str, Any] | None:
         response = self.client.get_item(
