@@ -141,3 +141,17 @@ def test_a_local_cloud_that_is_not_running_is_named(
     assert main(["--stage", "local", "--local-cloud", str(missing), "load", str(SEED)]) == 1
 
     assert "is the local cloud running" in capsys.readouterr().err
+
+
+def test_without_the_local_cloud_it_finds_the_stack_where_the_credentials_point(
+    aws: Aws, endpoints: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the default credential chain and endpoint (here moto, as an account would be)
+    for name, value in aws.environment().items():
+        monkeypatch.setenv(name, value)
+
+    # When the catalog is loaded without --local-cloud, as against AWS
+    assert main(["--stage", "test", "load", str(SEED)]) == 0
+
+    # Then it found the stack inventory-test and its table through CloudFormation
+    assert capsys.readouterr().out.endswith("20 products: 20 listed, 0 unchanged\n")
