@@ -71,26 +71,20 @@ def apply_fixes() -> None:
     # after it was issued; so does the local cloud now.
     _expire_stream_iterators()
 
-    # moto serves requests on threads, but its DynamoDB applies a transaction item by item and, when
-    # a condition fails, puts back a copy of the whole table taken before: concurrent transactions
-    # interleave (twenty orders racing for five units reserved nine), a rollback undoes writes
-    # made meanwhile, and copying a table another request is writing fails with a 500.
-    # DynamoDB's transactions are serializable; one request at a time through moto's DynamoDB
-    # and its streams makes them so.
+    # moto serves requests on threads, but its DynamoDB applies a transaction item by item, and its
+    # streams are read while that happens: concurrent transactions interleaved (twenty orders
+    # racing for five units reserved nine) and a poller read the writes of a transaction that was
+    # then cancelled. DynamoDB's transactions are serializable and its stream holds committed
+    # changes only; one request at a time through moto's DynamoDB and its streams makes them so.
     _serialize_dynamodb_requests()
 
-    # Before each transaction moto copies every table it writes, whole, to put back if a condition
-    # fails: a transaction cost grew with the table (a 1,000-order backlog took minutes and then
-    # timed out). Only the items a transaction names can change, so those alone are kept and put
-    # back, with the table's stream as it was; requests are serialized, so nothing else moved.
+    # Before each transaction moto copied every table it writes, whole, and on a failed condition
+    # put the copy in the table's place: a transaction's cost grew with the table (a 1,000-order
+    # backlog took minutes, then timed out), and a shard iterator issued before kept reading the
+    # abandoned table, cancelled writes included (a trigger published nine reservations of six
+    # units). Only the items a transaction names can change, so those alone are kept and put back
+    # in the same table, with its stream cut back to where it was.
     _roll_back_only_what_a_transaction_wrote()
-
-    # A cancelled transaction leaves moto's table object behind, with the stream records of its
-    # writes, and puts a copy taken before it in its place. A shard iterator issued before kept
-    # reading the old object: a trigger published the reservations of cancelled transactions
-    # (nine of six units) and missed the records that then reused their sequence numbers. An
-    # iterator reads the table's current stream, which holds committed changes only.
-    _iterators_read_the_current_stream()
 
     # An UpdateItem that creates its item is one INSERT on the table's stream, with the item as the
     # update made it. moto first stores an item of just the key, recording an INSERT of that empty
@@ -292,19 +286,6 @@ def _put_back(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
     table.items[hash_value].pop(range_value, None)
     if not table.items[hash_value]:
         del table.items[hash_value]
-
-
-def _iterators_read_the_current_stream() -> None:
-    iterator_class: Any = importlib.import_module("moto.dynamodbstreams.models").ShardIterator
-    original_get = iterator_class.get
-
-    def get(iterator: Any, limit: int = 1000) -> Any:
-        table = iterator.streams_backend.dynamodb.tables.get(iterator.stream_shard.table.name)
-        if table is not None and table.stream_shard is not None:
-            iterator.stream_shard = table.stream_shard
-        return original_get(iterator, limit)
-
-    iterator_class.get = get
 
 
 def _locked(call_action: Any, lock: threading.Lock) -> Any:
