@@ -5,7 +5,7 @@ trigger and expiry functions receive."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from inventory.adapters.dynamodb import DynamoDBStockLedger
@@ -15,15 +15,13 @@ from inventory.domain import Money, Product
 from inventory.ports import StockLedger
 from localcloud.aws import Aws
 from localcloud.moto_server import MotoServer
-from shop_testkit import TableStream as TableStreamReader
+from shop_testkit import TableStream
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 REGION = "eu-west-1"
 TABLE = "inventory-test"
-
-TableStream = Callable[[], dict[str, Any]]
 
 
 @pytest.fixture
@@ -76,10 +74,10 @@ def ledger(request: pytest.FixtureRequest) -> StockLedger:
 
 @pytest.fixture
 def table_stream(aws: Aws, dynamodb: DynamoDBClient) -> TableStream:
-    """Each call returns the table's stream records written since the last call, as the Lambda
-    event a function mapped to the stream receives (what moto's stream holds, not hand-typed)."""
+    """The table's stream: each `read()` returns the records written since the last, as the
+    Lambda event a function mapped to the stream receives (what moto's stream holds, not typed)."""
     arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-    return TableStreamReader(aws.client("dynamodbstreams"), arn, region=REGION).read
+    return TableStream(aws.client("dynamodbstreams"), arn, region=REGION)
 
 
 StockUp = Callable[..., None]

@@ -2,9 +2,8 @@
 its own thread with its own connection to moto's server."""
 
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import boto3
 from inventory.adapters.dynamodb import DynamoDBStockLedger
@@ -15,12 +14,11 @@ from inventory.model import Inventory
 from localcloud.aws import Aws
 from shop_envelope import EventFactory
 from shop_streams import ChangeDataCapture
-from shop_testkit import FakePublisher
+from shop_testkit import FakePublisher, TableStream
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-TableStream = Callable[[], dict[str, Any]]
 ORDERS = 20
 UNITS = 5
 
@@ -32,7 +30,7 @@ def test_twenty_orders_racing_for_five_units_reserve_exactly_five(
     Inventory(DynamoDBStockLedger("inventory-test", client=dynamodb)).list_product(
         Product("LAST", "The last ones", Money(500, "EUR")), initial_stock=UNITS
     )
-    table_stream()
+    table_stream.read()
     start = threading.Barrier(ORDERS)
 
     def place(number: int) -> ReservationStatus:
@@ -58,7 +56,7 @@ def test_twenty_orders_racing_for_five_units_reserve_exactly_five(
     published = FakePublisher()
     events = EventFactory(source="inventory")
     ChangeDataCapture(ChangeMeaning(events), publisher=published, events=events).process(
-        table_stream()
+        table_stream.read()
     )
     assert len(published.of_type(InventoryReserved)) == UNITS
     failed = published.of_type(InventoryReservationFailed)

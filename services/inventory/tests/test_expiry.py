@@ -1,6 +1,5 @@
 """The safety net: a reservation nobody settled is released once DynamoDB's TTL deletes its timer."""
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,8 +22,6 @@ from shop_testkit import FakePublisher, dynamodb_stream_event, remove
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-TableStream = Callable[[], dict[str, Any]]
 
 
 @pytest.fixture

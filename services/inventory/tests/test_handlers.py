@@ -18,12 +18,11 @@ from inventory.settings import ListenerSettings, SettingsError
 from localcloud.aws import Aws
 from localcloud.testing import eventually
 from shop_envelope import EventFactory
-from shop_testkit import LambdaContext, dynamodb_stream_event, kinesis_event, remove
+from shop_testkit import LambdaContext, TableStream, dynamodb_stream_event, kinesis_event, remove
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-TableStream = Callable[[], dict[str, Any]]
 BUS = "event-hub-test-bus"
 
 
@@ -85,7 +84,7 @@ def test_the_listener_reserves_and_the_trigger_publishes_to_the_bus(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given an order placed, as the stream delivers it to the listener
-    table_stream()  # the catalog's own changes are not this test's
+    table_stream.read()  # the catalog's own changes are not this test's
     order = PlacedOrder.model_validate({"id": "order-1", "lines": [{"sku": "MUG", "quantity": 2}]})
     placed = EventFactory(source="order-bff").create(OrderPlaced, order, partition_key="order-1")
 
@@ -95,7 +94,7 @@ def test_the_listener_reserves_and_the_trigger_publishes_to_the_bus(
     )
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "inventory-test-trigger")
     trigger_response = load("trigger").handle(
-        table_stream(), LambdaContext(function_name="inventory-test-trigger")
+        table_stream.read(), LambdaContext(function_name="inventory-test-trigger")
     )
 
     # Then the stock is held and inventory-reserved is on the bus, from the inventory

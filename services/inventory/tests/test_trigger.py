@@ -1,8 +1,7 @@
 """The trigger: every change of the table, read back from its stream in moto, becomes the domain
 events it means, published once per fact."""
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from inventory.adapters.dynamodb import DynamoDBStockLedger
@@ -27,12 +26,11 @@ from inventory.events import (
 from inventory.model import Inventory
 from shop_envelope import EventFactory, FaultEvent, deterministic_id
 from shop_streams import ChangeDataCapture
-from shop_testkit import FakePublisher, dynamodb_stream_event, modify
+from shop_testkit import FakePublisher, TableStream, dynamodb_stream_event, modify
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-TableStream = Callable[[], dict[str, Any]]
 CLOCK_MS = 1_800_000_000_000
 
 
@@ -57,7 +55,7 @@ def trigger(published: FakePublisher) -> ChangeDataCapture:
 def mug(inventory: Inventory, table_stream: TableStream) -> str:
     """A product with 5 units, its listing already read off the stream."""
     inventory.list_product(Product("MUG", "Mug", Money(1200, "EUR")), initial_stock=5)
-    table_stream()
+    table_stream.read()
     return "MUG"
 
 
@@ -69,7 +67,7 @@ def test_listing_a_product_publishes_it_and_its_stock(
 ) -> None:
     inventory.list_product(Product("MUG", "Mug", Money(1200, "EUR")), initial_stock=5)
 
-    trigger.process(table_stream())
+    trigger.process(table_stream.read())
 
     [product] = published.of_type(ProductUpdated)
     [stock] = published.of_type(StockLevelChanged)
@@ -95,7 +93,7 @@ def test_catalog_changes_publish_only_what_changed(
     inventory.list_product(Product(mug, "Mug", Money(1200, "EUR")), initial_stock=5)
     inventory.list_product(Product(mug, "Mug", Money(1500, "EUR")), initial_stock=5)
     inventory.restock(mug, 3)
-    trigger.process(table_stream())
+    trigger.process(table_stream.read())
 
     # Then a product update for the price, a stock change for the restock, and nothing else
     assert published.types == ["product-updated", "stock-level-changed"]
@@ -112,7 +110,7 @@ def test_a_reservation_publishes_inventory_reserved_and_the_stock_it_took(
 ) -> None:
     inventory.reserve("order-1", [Line(mug, 2)])
 
-    response = trigger.process(table_stream())
+    response = trigger.process(table_stream.read())
 
     assert response == {"batchItemFailures": []}
     [reserved] = published.of_type(InventoryReserved)
@@ -137,7 +135,7 @@ def test_a_short_order_publishes_which_lines_were_short(
 ) -> None:
     inventory.reserve("order-1", [Line(mug, 7), Line("TEAPOT", 1)])
 
-    trigger.process(table_stream())
+    trigger.process(table_stream.read())
 
     [failed] = published.of_type(InventoryReservationFailed)
     assert [s.model_dump() for s in failed.reservation.shortages] == [
@@ -164,13 +162,13 @@ def test_settling_publishes_the_outcome_and_the_stock(
     expected: list[str],
 ) -> None:
     inventory.reserve("order-1", [Line(mug, 2)])
-    table_stream()
+    table_stream.read()
 
     if settle == "release":
         inventory.release("order-1", ReleaseReason.ORDER_CANCELLED)
     else:
         inventory.commit("order-1")
-    trigger.process(table_stream())
+    trigger.process(table_stream.read())
 
     assert published.types == expected
     stock = published.of_type(StockLevelChanged)[0].stock
@@ -192,7 +190,7 @@ def test_an_order_that_ended_before_it_was_reserved_publishes_nothing(
 ) -> None:
     inventory.release("order-1", ReleaseReason.ORDER_CANCELLED)
 
-    trigger.process(table_stream())
+    trigger.process(table_stream.read())
 
     assert published.published == []
 
@@ -220,7 +218,7 @@ def test_a_change_whose_events_were_not_published_is_redelivered_and_publishes_t
     # Given EventBridge fails the inventory-reserved event once
     published.fail(lambda event: event.type == "inventory-reserved", times=1)
     inventory.reserve("order-1", [Line(mug, 2)])
-    batch = table_stream()
+    batch = table_stream.read()
 
     # When the trigger processes the change
     response = trigger.process(batch)

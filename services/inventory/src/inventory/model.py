@@ -55,8 +55,9 @@ class Inventory:
             logger.info("order already has a reservation", extra=_fields(exists))
             return self._current(order_id)
         except InsufficientStock as short:
+            failed = reservation.failed(short.shortages)
             try:
-                self.ledger.record(reservation.failed(short.shortages))
+                self.ledger.record(failed)
             except ReservationExists as exists:  # decided meanwhile by a concurrent delivery
                 logger.info("order already has a reservation", extra=_fields(exists))
                 return self._current(order_id)
@@ -64,7 +65,7 @@ class Inventory:
                 "reservation failed",
                 extra={"order_id": order_id, "short_skus": [s.sku for s in short.shortages]},
             )
-            return reservation.failed(short.shortages)
+            return failed
         logger.info("stock reserved", extra={"order_id": order_id, "lines": len(reservation.lines)})
         return reservation
 
@@ -78,15 +79,16 @@ class Inventory:
                 logger.info("reservation already settled", extra=_fields(settled))
                 return self._current(order_id)
             except ReservationNotFound:
+                void = void_reservation(order_id, reason)
                 try:
-                    self.ledger.record(void_reservation(order_id, reason))
+                    self.ledger.record(void)
                 except ReservationExists:
                     continue  # reserved in the meantime: release that reservation instead
                 logger.info(
                     "order ended before it was reserved",
                     extra={"order_id": order_id, "reason": reason},
                 )
-                return void_reservation(order_id, reason)
+                return void
             logger.info("stock released", extra={"order_id": order_id, "reason": reason})
             return released
 

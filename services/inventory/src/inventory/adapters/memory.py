@@ -32,10 +32,6 @@ class _Shelf:
     on_hand: int
     reserved: int = 0
 
-    @property
-    def available(self) -> int:
-        return self.on_hand - self.reserved
-
     def level(self) -> StockLevel:
         return StockLevel(self.product.sku, self.on_hand, self.reserved)
 
@@ -52,15 +48,19 @@ class InMemoryStockLedger:
             if existing is not None:
                 raise ReservationExists(reservation.order_id, existing.status)
             shortages = [
-                Shortage(line.sku, line.quantity, shelf.available if shelf else 0)
+                Shortage(line.sku, line.quantity, available)
                 for line in reservation.lines
-                if (shelf := self._shelves.get(line.sku)) is None or shelf.available < line.quantity
+                if (available := self._available(line.sku)) < line.quantity
             ]
             if shortages:
                 raise InsufficientStock(shortages)
             for line in reservation.lines:
                 self._shelves[line.sku].reserved += line.quantity
             self._reservations[reservation.order_id] = reservation
+
+    def _available(self, sku: str) -> int:
+        shelf = self._shelves.get(sku)
+        return shelf.level().available if shelf else 0
 
     def record(self, reservation: Reservation) -> None:
         if reservation.holding():
