@@ -30,6 +30,15 @@ class Fault(BaseModel):
         default=None, description="The failed event's type, when it parsed."
     )
     record: dict[str, Any] = Field(description="The record as the function received it.")
+    attempts: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "How many times the function tried the record before this fault: 1 for a record "
+            "that can never succeed (parked at its first failure), the event source's "
+            "invocations for one whose retries ran out."
+        ),
+    )
 
 
 class FaultEvent(DomainEvent):
