@@ -80,22 +80,68 @@ def test_a_change_is_decoded_with_keys_images_and_ttl_expiry() -> None:
     assert change_of(deleted).expired_by_ttl is False
 
 
-def test_a_change_the_mapper_cannot_map_is_a_fault_and_the_rest_publish() -> None:
+def test_a_change_the_mapper_fails_on_is_retried_by_the_stream_and_the_rest_publish() -> None:
+    # Given a batch whose middle change the mapper raises on (an error nobody declared permanent)
     published = FakePublisher()
     trigger = ChangeDataCapture(stock_events, publisher=published, events=events)
     batch = dynamodb_stream_event(
         insert(product("SKU-1", 5)), insert({"pk": "x", "sk": "y"}), insert(product("SKU-3", 1))
     )
 
+    # When the trigger processes it
     response = trigger.process(batch)
 
+    # Then the stream retries that change alone, and no fault is published for the attempt
     assert response == {
         "batchItemFailures": [{"itemIdentifier": batch["Records"][1]["dynamodb"]["SequenceNumber"]}]
     }
     assert [e.stock_level.sku for e in published.of_type(StockLevelChanged)] == ["SKU-1", "SKU-3"]
+    assert published.of_type(FaultEvent) == []
+
+
+def test_a_change_that_can_never_be_mapped_is_parked_and_the_stream_moves_on() -> None:
+    # Given a trigger whose mapper's KeyError is declared permanent
+    published = FakePublisher()
+    trigger = ChangeDataCapture(
+        stock_events, publisher=published, events=events, permanent_errors=(KeyError,)
+    )
+    batch = dynamodb_stream_event(insert(product("SKU-1", 5)), insert({"pk": "x", "sk": "y"}))
+
+    # When it processes a change the mapper cannot read
+    response = trigger.process(batch)
+
+    # Then the change is parked with its record, and nothing is left to retry
+    assert response == {"batchItemFailures": []}
     [fault] = published.of_type(FaultEvent)
     assert (fault.fault.error_type, fault.fault.event_source) == ("KeyError", "aws:dynamodb")
     assert fault.fault.record == batch["Records"][1]
+
+
+def test_a_record_that_is_not_a_change_is_parked() -> None:
+    published = FakePublisher()
+    trigger = ChangeDataCapture(stock_events, publisher=published, events=events)
+    batch = dynamodb_stream_event(insert(product("SKU-1", 5)))
+    del batch["Records"][0]["dynamodb"]["Keys"]
+
+    response = trigger.process(batch)
+
+    assert response == {"batchItemFailures": []}
+    assert [f.fault.error_type for f in published.of_type(FaultEvent)] == ["KeyError"]
+
+
+def test_a_parked_change_whose_fault_is_not_published_is_redelivered() -> None:
+    published = FakePublisher()
+    published.fail(lambda e: e.type == "fault")
+    trigger = ChangeDataCapture(
+        stock_events, publisher=published, events=events, permanent_errors=(KeyError,)
+    )
+    batch = dynamodb_stream_event(insert({"pk": "x", "sk": "y"}))
+
+    response = trigger.process(batch)
+
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": batch["Records"][0]["dynamodb"]["SequenceNumber"]}]
+    }
 
 
 def test_a_change_whose_events_are_not_published_is_redelivered() -> None:

@@ -3,6 +3,7 @@ domain events and dispatched per record, with partial batch responses and fault 
 
 from shop_streams.cdc import Change, ChangeDataCapture, ChangeMapper, change_of, from_dynamodb
 from shop_streams.errors import RecordFailed, UnsupportedEvent
+from shop_streams.failures import FailureKind, FailurePolicy, PermanentError
 from shop_streams.faults import fault_for
 from shop_streams.processor import BatchReport, EventProcessor, Handler, PartialBatchResponse
 from shop_streams.records import Record, records_of, source_of
@@ -13,8 +14,11 @@ __all__ = [
     "ChangeDataCapture",
     "ChangeMapper",
     "EventProcessor",
+    "FailureKind",
+    "FailurePolicy",
     "Handler",
     "PartialBatchResponse",
+    "PermanentError",
     "Record",
     "RecordFailed",
     "UnsupportedEvent",

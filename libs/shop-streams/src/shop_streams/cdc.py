@@ -16,6 +16,7 @@ from typing import Any, Literal
 from shop_envelope import Envelope, EventFactory
 from shop_publisher import EventPublisher, PublishError
 
+from shop_streams.failures import FailureKind, FailurePolicy
 from shop_streams.faults import fault_for
 from shop_streams.processor import PartialBatchResponse
 from shop_streams.records import DYNAMODB, Record, records_of, source_of
@@ -93,18 +94,26 @@ def change_of(record: Mapping[str, Any]) -> Change:
 class ChangeDataCapture:
     """The `trigger` function's engine: DynamoDB stream batch in, domain events out.
 
-    Events are published together (batched by the publisher). A record whose mapper raises is
-    faulted like a failed listener record; a record whose events could not all be published is
-    named in the partial batch response, so the stream redelivers it and the mapper, whose event
-    ids are deterministic, publishes the same events again.
+    Events are published together (batched by the publisher). A record that fails is handled as
+    `shop_streams.failures` says: a record that cannot be read, or whose mapper raises one of
+    `permanent_errors`, is parked as a fault (published with the events) and counts as handled; any
+    other error names the record in the partial batch response, for the stream to retry. A record
+    whose events (or fault) could not all be published is named as well, so the stream redelivers
+    it and the mapper, whose event ids are deterministic, publishes the same events again.
     """
 
     def __init__(
-        self, mapper: ChangeMapper, *, publisher: EventPublisher, events: EventFactory
+        self,
+        mapper: ChangeMapper,
+        *,
+        publisher: EventPublisher,
+        events: EventFactory,
+        permanent_errors: Iterable[type[BaseException]] = (),
     ) -> None:
         self._mapper = mapper
         self._publisher = publisher
         self._events = events
+        self._policy = FailurePolicy(permanent_errors)
 
     def process(self, event: Mapping[str, Any]) -> PartialBatchResponse:
         if source_of(event) not in ("", DYNAMODB):
@@ -114,18 +123,16 @@ class ChangeDataCapture:
         failed: list[Record] = []
         for record in records_of(event):
             try:
-                produced = list(self._mapper(change_of(record.raw)))
+                change = change_of(record.raw)
+            except Exception as unreadable:
+                kind = self._policy.of_reading(unreadable)
+                self._failed(record, unreadable, kind, produced_by, outgoing, failed)
+                continue
+            try:
+                produced = list(self._mapper(change))
             except Exception as error:
-                logger.warning(
-                    "change not mapped",
-                    extra={
-                        "record_id": record.record_id,
-                        "error_type": type(error).__name__,
-                        "error": str(error),
-                    },
-                )
-                failed.append(record)
-                outgoing.append(fault_for(record, error, self._events))
+                kind = self._policy.of_handling(error)
+                self._failed(record, error, kind, produced_by, outgoing, failed)
                 continue
             for domain_event in produced:
                 produced_by[domain_event.id] = record
@@ -141,11 +148,9 @@ class ChangeDataCapture:
 
         failed_items = [record.item_identifier for record in failed]
         failed_items.extend(
-            dict.fromkeys(
-                produced_by[event_id].item_identifier
-                for event_id in unpublished
-                if event_id in produced_by
-            )
+            produced_by[event_id].item_identifier
+            for event_id in unpublished
+            if event_id in produced_by
         )
         logger.info(
             "changes captured",
@@ -154,3 +159,28 @@ class ChangeDataCapture:
         return {
             "batchItemFailures": [{"itemIdentifier": item} for item in dict.fromkeys(failed_items)]
         }
+
+    def _failed(
+        self,
+        record: Record,
+        error: BaseException,
+        kind: FailureKind,
+        produced_by: dict[str, Record],
+        outgoing: list[Envelope],
+        failed: list[Record],
+    ) -> None:
+        logger.warning(
+            "change not mapped",
+            extra={
+                "record_id": record.record_id,
+                "failure": kind.value,
+                "error_type": type(error).__name__,
+                "error": str(error),
+            },
+        )
+        if kind is FailureKind.TRANSIENT:
+            failed.append(record)
+            return
+        fault = fault_for(record, error, self._events)
+        produced_by[fault.id] = record
+        outgoing.append(fault)

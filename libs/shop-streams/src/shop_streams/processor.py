@@ -1,12 +1,15 @@
 """Dispatching domain events to handlers by type, one record at a time.
 
 Every record gets one of three outcomes: handled, skipped (an event this service produced itself,
-or one of a type it does not handle), or failed. A failed record is both
+or one of a type it does not handle), or failed. A failure is of one of two kinds
+(`shop_streams.failures` decides which):
 
-- named in the partial batch response, so the event source's own policy applies to it (bounded
-  retries, bisecting, the on-failure destination or DLQ), and
-- published as a `fault` event carrying the record and the error, so it is visible at once and
-  parked where it can be resubmitted.
+- permanent (the record can never succeed as it is): published as a `fault` event carrying the
+  record and the error, parked once by the event hub where it can be resubmitted, and counted as
+  handled, so the source moves on;
+- transient (anything else): named in the partial batch response, so the event source's own policy
+  applies to it (bounded retries, bisecting, the on-failure destination or DLQ), with no fault per
+  attempt.
 
 The records behind a failed one are still handled in the same invocation.
 """
@@ -14,7 +17,7 @@ The records behind a failed one are still handled in the same invocation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -30,6 +33,7 @@ from shop_envelope import (
 from shop_publisher import EventPublisher, PublishError
 
 from shop_streams.errors import RecordFailed
+from shop_streams.failures import FailureKind, FailurePolicy
 from shop_streams.faults import fault_for
 from shop_streams.records import (
     DYNAMODB,
@@ -53,13 +57,19 @@ UnknownTypes = Literal["skip", "fault"]
 
 @dataclass(frozen=True)
 class Failure:
+    """A failed record; `fault` is what parks it, for a permanent failure only."""
+
     record: Record
     error: BaseException
-    fault: FaultEvent
+    kind: FailureKind
+    fault: FaultEvent | None = None
 
 
 @dataclass
 class BatchReport:
+    """`failed_items` are retried by the source; `faults` park the records that cannot succeed
+    (which count as handled once their fault is published)."""
+
     handled: int = 0
     skipped: int = 0
     failed_items: list[str] = field(default_factory=list)
@@ -85,15 +95,19 @@ class EventProcessor:
         events: EventFactory,
         faults: EventPublisher,
         unknown_types: UnknownTypes = "skip",
+        permanent_errors: Iterable[type[BaseException]] = (),
         on_event: Callable[[Envelope], None] | None = None,
     ) -> None:
         """`events` stamps the fault events and names this service: events whose source is the
         same service are skipped. `unknown_types="fault"` treats an event of a type no handler is
-        registered for as a failure, for functions whose subscription filter should never let one
-        through. `on_event` is called with every event before its handler (to bind log context)."""
+        registered for as a permanent failure, for functions whose subscription filter should
+        never let one through. `permanent_errors` are the handler errors no retry can mend: they
+        are parked at once instead of retried. `on_event` is called with every event before its
+        handler (to bind log context)."""
         self._events = events
         self._faults = faults
         self._unknown_types = unknown_types
+        self._policy = FailurePolicy(permanent_errors)
         self._on_event = on_event
         self._registry = EventRegistry()
         self._routes: dict[str, Callable[[Any], None]] = {}
@@ -139,21 +153,31 @@ class EventProcessor:
     ) -> BatchReport:
         report = BatchReport()
         read_body = body_reader(source)
+        parked: list[Failure] = []
         for raw in records:
             if stop_at_first_failure and report.failed_items:
                 # A FIFO queue keeps order only if nothing behind a failed message is handled.
                 report.failed_items.append(record_of(source, raw).item_identifier)
                 continue
             failure = self._dispatch(source, raw, read_body, report)
-            if failure is not None:
+            if failure is None:
+                continue
+            if failure.fault is None:
                 report.failed_items.append(failure.record.item_identifier)
-                report.faults.append(failure.fault)
-        self._publish_faults(report.faults)
+                continue
+            report.faults.append(failure.fault)
+            if stop_at_first_failure:
+                # Parked before the next message is handled, or not at all: order is kept.
+                report.failed_items.extend(self._park([failure]))
+            else:
+                parked.append(failure)
+        report.failed_items.extend(self._park(parked))
         logger.info(
             "batch processed",
             extra={
                 "handled": report.handled,
                 "skipped": report.skipped,
+                "parked": len(report.faults),
                 "failed": len(report.failed_items),
             },
         )
@@ -161,8 +185,9 @@ class EventProcessor:
 
     def _process_single(self, source: str, raw: Mapping[str, Any]) -> None:
         failure = self._dispatch(source, raw, body_reader(source), BatchReport())
-        if failure is not None:
-            self._publish_faults([failure.fault])
+        if failure is None:
+            return
+        if failure.kind is FailureKind.TRANSIENT or self._park([failure]):
             raise RecordFailed(failure.record.record_id, failure.error) from failure.error
 
     def _dispatch(
@@ -179,12 +204,18 @@ class EventProcessor:
             if self._unknown_types == "skip" or self._is_own(unknown.envelope):
                 report.skipped += 1
                 return None
-            return self._failed(record_of(source, raw), unknown, unknown.envelope)
+            return self._failed(
+                record_of(source, raw), unknown, self._policy.of_reading(unknown), unknown.envelope
+            )
         except InvalidEvent as invalid:
             # The envelope is valid, so the fault names the event and its order, not just the record.
-            return self._failed(record_of(source, raw), invalid, invalid.envelope)
+            return self._failed(
+                record_of(source, raw), invalid, self._policy.of_reading(invalid), invalid.envelope
+            )
         except Exception as unreadable:  # not an event: invalid envelope or payload, bad encoding
-            return self._failed(record_of(source, raw), unreadable)
+            return self._failed(
+                record_of(source, raw), unreadable, self._policy.of_reading(unreadable)
+            )
 
         if self._is_own(event):
             report.skipped += 1
@@ -194,7 +225,9 @@ class EventProcessor:
         try:
             self._routes[event.type](event)
         except Exception as error:
-            return self._failed(record_of(source, raw), error, event)
+            return self._failed(
+                record_of(source, raw), error, self._policy.of_handling(error), event
+            )
         report.handled += 1
         return None
 
@@ -202,27 +235,42 @@ class EventProcessor:
         return event.tags.source == self._events.source
 
     def _failed(
-        self, record: Record, error: BaseException, event: Envelope | None = None
+        self,
+        record: Record,
+        error: BaseException,
+        kind: FailureKind,
+        event: Envelope | None = None,
     ) -> Failure:
         logger.warning(
             "record failed",
             extra={
                 "record_id": record.record_id,
+                "failure": kind.value,
                 "error_type": type(error).__name__,
                 "error": str(error),
                 "event_type": event.type if event else None,
                 "event_id": event.id if event else None,
             },
         )
-        return Failure(record, error, fault_for(record, error, self._events, event))
+        if kind is FailureKind.TRANSIENT:
+            return Failure(record, error, kind)
+        return Failure(record, error, kind, fault_for(record, error, self._events, event))
 
-    def _publish_faults(self, faults: list[FaultEvent]) -> None:
+    def _park(self, failures: list[Failure]) -> list[str]:
+        """Publish the faults of permanent failures; the records whose fault could not be
+        published, which the source must then retry (their fault ids are deterministic, so a
+        later success parks each once)."""
+        faults = [failure.fault for failure in failures if failure.fault is not None]
         if not faults:
-            return
+            return []
         try:
             self._faults.publish(faults)
         except PublishError as error:
-            # Nothing is lost: every faulted record is also in the partial batch response, so the
-            # event source retries it and, when retries run out, sends it to its on-failure
-            # destination.
-            logger.error("fault events not published", extra={"unpublished": len(error.failed)})
+            unpublished = {entry.event.id for entry in error.failed}
+            logger.error("fault events not published", extra={"unpublished": len(unpublished)})
+            return [
+                failure.record.item_identifier
+                for failure in failures
+                if failure.fault is not None and failure.fault.id in unpublished
+            ]
+        return []
