@@ -35,7 +35,7 @@ class FailurePolicy:
     service declares permanent (the domain errors no retry can mend)."""
 
     def __init__(self, permanent: Iterable[type[BaseException]] = ()) -> None:
-        self._permanent = (PermanentError, *permanent)
+        self._permanent: tuple[type[BaseException], ...] = (PermanentError, *permanent)
 
     def of_reading(self, error: BaseException) -> FailureKind:  # noqa: ARG002 - see below
         """A record that could not be read as an event will not read differently next time."""
