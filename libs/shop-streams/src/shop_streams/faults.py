@@ -12,6 +12,13 @@ MAX_STACK_CHARS = 4_000
 MAX_MESSAGE_CHARS = 2_000
 
 
+def fault_id(function: str, event_source: str, record_id: str) -> str:
+    """The one id of a record's fault: the same record failing in the same function, however
+    often and through whichever path (its handler, or its event source giving up), is parked
+    once."""
+    return deterministic_id("fault", function, event_source, record_id)
+
+
 def fault_for(
     record: Record, error: BaseException, events: EventFactory, event: Envelope | None = None
 ) -> FaultEvent:
@@ -33,7 +40,5 @@ def fault_for(
         fault,
         partition_key=event.partition_key if event else record.record_id,
         correlation_id=event.correlation_id if event else None,
-        id=deterministic_id(
-            "fault", events.function_name or events.source, record.event_source, record.record_id
-        ),
+        id=fault_id(events.function_name or events.source, record.event_source, record.record_id),
     )

@@ -1,0 +1,1 @@
+"""Lambda handlers that a service deploys as they are, configured by their environment."""
