@@ -127,9 +127,8 @@ def test_a_malformed_or_unknown_event_is_a_fault_and_the_records_behind_it_are_h
     # When the listener processes it
     response = listener.process(batch)
 
-    # Then the three bad records are named for retry and parked as faults saying what is wrong,
-    sequence = sequence_numbers(batch)
-    assert response == {"batchItemFailures": [{"itemIdentifier": sequence[i]} for i in (0, 2, 4)]}
+    # Then the three bad records are parked as faults saying what is wrong, and not retried,
+    assert response == {"batchItemFailures": []}
     errors = [fault.fault.error_type for fault in faults.of_type(FaultEvent)]
     assert errors == ["InvalidEnvelope", "InvalidEvent", "UnknownEventType"]
     assert "order.lines" in faults.of_type(FaultEvent)[1].fault.message
@@ -143,15 +142,35 @@ def test_a_commit_that_comes_before_its_reservation_is_retried(
     # Given fulfillment requested for an order whose order-placed has not been handled yet
     early = kinesis_event(ended(OrderFulfillmentRequested, "o-1"))
 
-    # When it is processed, Then it fails (for the stream to retry) and is visible as a fault
+    # When it is processed, Then it fails for the stream to retry, and parks nothing yet
     assert listener.process(early)["batchItemFailures"]
-    [fault] = faults.of_type(FaultEvent)
-    assert fault.fault.error_type == "ReservationNotFound"
+    assert faults.of_type(FaultEvent) == []
 
     # When the order is reserved and the commit is delivered again, Then it takes
     listener.process(kinesis_event(placed("o-1", SKU_1=2)))
     assert listener.process(early) == {"batchItemFailures": []}
     assert ledger.stock("SKU-1") == StockLevel("SKU-1", 3, 0)
+
+
+def test_a_commit_of_stock_that_is_not_held_is_parked_once_and_not_retried(
+    listener: EventProcessor, ledger: InMemoryStockLedger, faults: FakePublisher
+) -> None:
+    # Given an order that was cancelled after it was reserved
+    listener.process(kinesis_event(placed("o-1", SKU_1=2), ended(OrderCancelled, "o-1")))
+
+    # When fulfillment is requested for it anyway, with a good order behind it
+    response = listener.process(
+        kinesis_event(ended(OrderFulfillmentRequested, "o-1"), placed("o-2", SKU_1=1))
+    )
+
+    # Then the commit is parked for a person, and the stream moves on to the next order
+    assert response == {"batchItemFailures": []}
+    [fault] = faults.of_type(FaultEvent)
+    assert (fault.fault.error_type, fault.fault.event_type) == (
+        "CannotCommit",
+        "order-fulfillment-requested",
+    )
+    assert ledger.stock("SKU-1") == StockLevel("SKU-1", 5, 1)
 
 
 def test_redelivered_events_change_nothing_twice(

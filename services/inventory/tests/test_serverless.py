@@ -1,6 +1,7 @@
 """What `serverless package` makes of serverless.yml, checked offline: the reliability settings AWS
 leaves unsafe by default, least-privilege roles, and the table and filters the code relies on."""
 
+import importlib.util
 import json
 import subprocess
 import zipfile
@@ -155,3 +156,48 @@ def test_the_package_carries_the_functions_code_and_nothing_else(package: Path) 
     assert not [name for name in names if not name.startswith("src/inventory/")]
     assert "src/inventory/cli.py" not in names, "the command line is not a function's"
     assert not [name for name in names if "__pycache__" in name]
+
+
+def test_what_the_stream_mappings_give_up_on_is_parked_by_the_unprocessed_function(
+    resources: dict[str, Any],
+) -> None:
+    # The failure queue every stream mapping sends its pointers to is read by one function
+    function = resources["UnprocessedLambdaFunction"]["Properties"]
+    mapping = mapping_of(resources, "Unprocessed")
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # whose handler is shop-streams' own, as it ships (found, not imported: it reads its settings)
+    module, _, name = function["Handler"].rpartition(".")
+    spec = importlib.util.find_spec(module.replace("/", "."))
+    assert spec is not None
+    assert spec.origin is not None
+    assert f"def {name}(" in Path(spec.origin).read_text()
+    # and a pointer it cannot read back is kept on a dead-letter queue, never dropped
+    queue = resources["StreamFailureQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["StreamFailureDeadLetterQueue", "Arn"]
+    }
+    assert 1 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 20
+    assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
+
+    [policy] = resources["UnprocessedRole"]["Properties"]["Policies"]
+    granted = {
+        action
+        for s in policy["PolicyDocument"]["Statement"]
+        for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    assert granted == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+        "kinesis:GetShardIterator",
+        "kinesis:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:GetRecords",
+        "events:PutEvents",
+    }

@@ -48,7 +48,12 @@ def published() -> FakePublisher:
 @pytest.fixture
 def trigger(published: FakePublisher) -> ChangeDataCapture:
     events = EventFactory(source="inventory", stage="test", function_name="inventory-trigger")
-    return ChangeDataCapture(ChangeMeaning(events), publisher=published, events=events)
+    return ChangeDataCapture(
+        ChangeMeaning(events),
+        publisher=published,
+        events=events,
+        permanent_errors=ChangeMeaning.permanent_errors,
+    )
 
 
 @pytest.fixture
@@ -237,14 +242,18 @@ def test_a_change_whose_events_were_not_published_is_redelivered_and_publishes_t
     assert reserved.id == deterministic_id("inventory-reserved", "order-1")
 
 
-def test_an_unreadable_change_is_a_fault(
+def test_an_unreadable_change_is_parked_and_the_stream_moves_on(
     trigger: ChangeDataCapture, published: FakePublisher
 ) -> None:
+    # Given a reservation item that does not read as a reservation
     broken = {"pk": "RESERVATION#order-1", "sk": "RESERVATION", "status": "lost"}
 
+    # When its change reaches the trigger
     response = trigger.process(dynamodb_stream_event(modify(broken, broken | {"status": "odd"})))
 
-    assert len(response["batchItemFailures"]) == 1
+    # Then it is parked once, with what is wrong, and not retried
+    assert response == {"batchItemFailures": []}
     [fault] = published.of_type(FaultEvent)
-    assert fault.fault.error_type in {"KeyError", "ValueError"}
+    assert fault.fault.error_type == "UnreadableItem"
+    assert "RESERVATION#order-1" in fault.fault.message
     assert ReservationStatus.RESERVED not in published.types

@@ -48,8 +48,17 @@ _CATALOG_ATTRIBUTES = ("name", "price_amount", "currency")
 _STOCK_ATTRIBUTES = ("on_hand", "reserved", "available")
 
 
+class UnreadableItem(Exception):
+    """An item of the table that does not read as the domain: a write that should never have been
+    made. Retrying cannot mend a stored item, so the change is parked for a person, and the stream
+    moves on."""
+
+
 class ChangeMeaning:
     """`ChangeMeaning(events)(change)`: the domain events one change of the table implies."""
+
+    # What the trigger parks at once instead of retrying.
+    permanent_errors = (UnreadableItem,)
 
     def __init__(self, events: EventFactory) -> None:
         self._events = events
@@ -59,10 +68,13 @@ class ChangeMeaning:
             # Reservations and products are never deleted; expiry timers are (by TTL), and the
             # expiry function, not the trigger, acts on those.
             return []
-        if is_reservation(change.keys):
-            return list(self._reservation_events(change.new, change.old))
-        if is_product(change.keys):
-            return list(self._product_events(change.new, change.old))
+        try:
+            if is_reservation(change.keys):
+                return list(self._reservation_events(change.new, change.old))
+            if is_product(change.keys):
+                return list(self._product_events(change.new, change.old))
+        except (KeyError, ValueError, TypeError) as error:
+            raise UnreadableItem(f"{change.keys}: {type(error).__name__}: {error}") from error
         return []
 
     def _reservation_events(

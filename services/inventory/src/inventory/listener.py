@@ -8,7 +8,7 @@ from shop_envelope import Envelope, EventFactory
 from shop_publisher import EventPublisher
 from shop_streams import EventProcessor
 
-from inventory.domain import Line, ReleaseReason
+from inventory.domain import CannotCommit, InvalidOrder, Line, ReleaseReason
 from inventory.events import OrderCancelled, OrderExpired, OrderFulfillmentRequested, OrderPlaced
 from inventory.model import Inventory
 
@@ -20,9 +20,16 @@ def build_listener(
     faults: EventPublisher,
     on_event: Callable[[Envelope], None] | None = None,
 ) -> EventProcessor:
-    # The subscription filter lets only these types through, so any other type is a fault.
+    # The subscription filter lets only these types through, so any other type is a fault. An
+    # order that cannot be reserved as it is, and a commit of stock that is not held, cannot
+    # succeed however often they are retried: they are parked for a person at once. Everything
+    # else (a commit before its reservation, contention, throttling) is retried by the stream.
     listener = EventProcessor(
-        events=events, faults=faults, unknown_types="fault", on_event=on_event
+        events=events,
+        faults=faults,
+        unknown_types="fault",
+        permanent_errors=(InvalidOrder, CannotCommit),
+        on_event=on_event,
     )
 
     @listener.on(OrderPlaced)

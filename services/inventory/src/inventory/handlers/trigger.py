@@ -13,7 +13,10 @@ settings = TriggerSettings.from_environment()
 adopt_loggers("inventory")
 events = settings.event_factory()
 trigger = ChangeDataCapture(
-    ChangeMeaning(events), publisher=EventBridgePublisher(settings.bus_name), events=events
+    ChangeMeaning(events),
+    publisher=EventBridgePublisher(settings.bus_name),
+    events=events,
+    permanent_errors=ChangeMeaning.permanent_errors,
 )
 
 
