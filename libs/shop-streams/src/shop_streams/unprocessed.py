@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -254,85 +254,76 @@ class AwsStreamRecords:
     def read(
         self, event_source: str, stream_arn: str, shard_id: str, first: str, last: str
     ) -> list[dict[str, Any]]:
+        import boto3
+
+        region = self._region or stream_arn.split(":")[3]
         if event_source == KINESIS:
-            return self._kinesis_records(stream_arn, shard_id, first, last)
-        if event_source == DYNAMODB:
-            return self._dynamodb_records(stream_arn, shard_id, first, last)
-        raise ValueError(f"records of {event_source} are not read back from a stream")
-
-    def _kinesis_records(
-        self, stream_arn: str, shard_id: str, first: str, last: str
-    ) -> list[dict[str, Any]]:
-        import boto3
-        from botocore.exceptions import ClientError
-
-        kinesis = self._kinesis = self._kinesis or boto3.client("kinesis")
-        try:
-            iterator = kinesis.get_shard_iterator(
-                StreamARN=stream_arn,
-                ShardId=shard_id,
-                ShardIteratorType="AT_SEQUENCE_NUMBER",
-                StartingSequenceNumber=first,
-            )["ShardIterator"]
-        except ClientError as error:
-            raise _gone_or(error, stream_arn, shard_id, first) from error
-        region = self._region or stream_arn.split(":")[3]
-        records: list[dict[str, Any]] = []
-        while iterator:
+            kinesis = self._kinesis = self._kinesis or boto3.client("kinesis")
+            iterator = _iterator(
+                kinesis, stream_arn, shard_id, StreamARN=stream_arn, StartingSequenceNumber=first
+            )
             # moto's iterators name the stream only when given its name: pass the ARN again.
-            response = kinesis.get_records(ShardIterator=iterator, StreamARN=stream_arn)
-            for raw in response["Records"]:
-                if int(raw["SequenceNumber"]) > int(last):
-                    return records
-                records.append(_kinesis_record(raw, stream_arn, shard_id, region))
-            if not response["Records"]:
-                break
-            iterator = response.get("NextShardIterator")
-        if not records:
+            pages = _pages(kinesis, iterator, StreamARN=stream_arn)
+            found = [
+                _kinesis_record(raw, stream_arn, shard_id, region)
+                for raw in _through(pages, last, lambda raw: raw["SequenceNumber"])
+            ]
+        elif event_source == DYNAMODB:
+            streams = self._dynamodbstreams = self._dynamodbstreams or boto3.client(
+                "dynamodbstreams"
+            )
+            iterator = _iterator(
+                streams, stream_arn, shard_id, StreamArn=stream_arn, SequenceNumber=first
+            )
+            pages = _pages(streams, iterator)
+            found = [
+                _dynamodb_record(raw, stream_arn, region)
+                for raw in _through(pages, last, lambda raw: raw["dynamodb"]["SequenceNumber"])
+            ]
+        else:
+            raise ValueError(f"records of {event_source} are not read back from a stream")
+        if not found:
             raise RecordsGone(f"{stream_arn} shard {shard_id} holds no record from {first}")
-        return records
-
-    def _dynamodb_records(
-        self, stream_arn: str, shard_id: str, first: str, last: str
-    ) -> list[dict[str, Any]]:
-        import boto3
-        from botocore.exceptions import ClientError
-
-        streams = self._dynamodbstreams = self._dynamodbstreams or boto3.client("dynamodbstreams")
-        try:
-            iterator = streams.get_shard_iterator(
-                StreamArn=stream_arn,
-                ShardId=shard_id,
-                ShardIteratorType="AT_SEQUENCE_NUMBER",
-                SequenceNumber=first,
-            )["ShardIterator"]
-        except ClientError as error:
-            raise _gone_or(error, stream_arn, shard_id, first) from error
-        region = self._region or stream_arn.split(":")[3]
-        records: list[dict[str, Any]] = []
-        while iterator:
-            response = streams.get_records(ShardIterator=iterator)
-            for raw in response["Records"]:
-                if int(raw["dynamodb"]["SequenceNumber"]) > int(last):
-                    return records
-                records.append(_dynamodb_record(raw, stream_arn, region))
-            if not response["Records"]:
-                break
-            iterator = response.get("NextShardIterator")
-        if not records:
-            raise RecordsGone(f"{stream_arn} shard {shard_id} holds no record from {first}")
-        return records
+        return found
 
 
 # The errors that say the records are gone for good (trimmed, the stream or shard deleted).
 _GONE = {"ResourceNotFoundException", "TrimmedDataAccessException", "InvalidArgumentException"}
 
 
-def _gone_or(error: Exception, stream_arn: str, shard_id: str, first: str) -> Exception:
-    code = getattr(error, "response", {}).get("Error", {}).get("Code")
-    if code in _GONE:
-        return RecordsGone(f"{stream_arn} shard {shard_id} from {first}: {code}")
-    return error
+def _iterator(client: Any, stream_arn: str, shard_id: str, **position: str) -> str:
+    from botocore.exceptions import ClientError
+
+    try:
+        iterator: str = client.get_shard_iterator(
+            ShardId=shard_id, ShardIteratorType="AT_SEQUENCE_NUMBER", **position
+        )["ShardIterator"]
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code in _GONE:
+            raise RecordsGone(f"{stream_arn} shard {shard_id}: {code}") from error
+        raise
+    return iterator
+
+
+def _pages(client: Any, iterator: str | None, **extra: str) -> Iterator[list[dict[str, Any]]]:
+    """The records of a shard from `iterator` on, a GetRecords page at a time, until one is empty."""
+    while iterator:
+        page = client.get_records(ShardIterator=iterator, **extra)
+        if not page["Records"]:
+            return
+        yield page["Records"]
+        iterator = page.get("NextShardIterator")
+
+
+def _through(
+    pages: Iterator[list[dict[str, Any]]], last: str, sequence_of: Callable[[Any], str]
+) -> Iterator[dict[str, Any]]:
+    for records in pages:
+        for raw in records:
+            if int(sequence_of(raw)) > int(last):
+                return
+            yield raw
 
 
 def _kinesis_record(
