@@ -53,25 +53,29 @@ up: setup ## The local cloud in the foreground, every stack deployed; endpoints 
 	$(RUN) localcloud up $(STACKS)
 
 seed: ## Load the demo catalog into the running local cloud (the inventory publishes it as events)
-	@$(MAKE) -C services/inventory seed
+	@$(MAKE) -s -C services/inventory seed
 
 token: ## Print a bearer token for a test customer: make token CUSTOMER=<id>
 	@$(RUN) localcloud token $(CUSTOMER)
 
-trail: ## Show every event of one order in time order: make trail KEY=<order id>
-	@$(RUN) localcloud trail $(KEY)
+trail: ## Show every event of one order in time order: make trail KEY=<order id> [FORMAT=json]
+	@$(RUN) localcloud trail $(if $(FORMAT),--format $(FORMAT),) $(KEY)
 
 faults: ## List the faults parked in a running local cloud; RESUBMIT=1 resubmits them to their functions
 	@$(RUN) localcloud faults $(if $(RESUBMIT),--resubmit,)
 
 demo: ## The whole shop on the local cloud, an order traced through every service (not yet built)
-	@echo "make demo runs the whole shop on the local cloud and traces one order through every" >&2
-	@echo "service. It is not built yet: it arrives with the local cloud and the services." >&2
+	@echo "make demo will run the whole shop on the local cloud and trace one order through every" >&2
+	@echo "service. Today there are the event hub, the local cloud and the inventory service:" >&2
+	@echo "'make up' (in its own terminal), then 'make seed', 'make trail KEY=<order id>' and" >&2
+	@echo "'make faults'. Still missing: the order-bff, stripe-esg and fulfillment-control" >&2
+	@echo "services, then the whole-shop demo itself." >&2
 	@exit 2
 
 deploy: ## Deploy the event hub, then every service, to AWS with STAGE=<name> (not yet built)
-	@echo "make deploy STAGE=<name> deploys infra/event-hub, then each service. It is not" >&2
-	@echo "built yet: it arrives with the event hub and the services." >&2
+	@echo "make deploy STAGE=<name> will deploy infra/event-hub, then each service. Today the" >&2
+	@echo "event hub and the inventory service run on the local cloud ('make up'); deploy arrives" >&2
+	@echo "with the missing services: order-bff, stripe-esg and fulfillment-control." >&2
 	@exit 2
 
 clean: ## Remove build and test output (keeps the environment)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from localcloud.aws import Aws
 from localcloud.testing import eventually
-from localcloud.trail import EventTrail, TrailEntry, render
+from localcloud.trail import LEGEND, EventTrail, TrailEntry, envelopes, recent_keys, render
 
 BUS = "trail-bus"
 
@@ -79,17 +79,19 @@ def test_the_trail_orders_one_keys_events_with_their_hop_latencies(
     assert all(hop >= 45 for hop in hops)
     assert all(0 <= (e.bus_latency_ms or -1) < 1000 for e in entries)
     assert [e.detail_type for e in trail.for_key("k-2")] == ["thing-created"]
-    # And the table shows them in that order, with +ms and hop columns
+    # And the table shows them in that order, with +ms and hop columns a legend explains
     table = trail.render("k-1").splitlines()
     assert table[0] == "events for k-1"
     assert table[1].split()[:5] == ["time", "(UTC)", "+ms", "hop", "ms"]
-    assert [line.split()[-1] for line in table[2:]] == [
+    assert table[2] == LEGEND
+    assert all(f"{column}: " in LEGEND for column in ("+ms", "hop ms", "bus ms"))
+    assert [line.split()[-1] for line in table[3:]] == [
         "thing-created",
         "thing-checked",
         "thing-shipped",
     ]
-    assert table[2].split()[1:3] == ["0", "-"]
-    assert int(table[3].split()[2]) == hops[0]
+    assert table[3].split()[1:3] == ["0", "-"]
+    assert int(table[4].split()[2]) == hops[0]
 
 
 def test_the_trail_file_renders_as_the_trail_does(
@@ -125,3 +127,30 @@ def test_an_unknown_key_renders_as_no_events() -> None:
     # Given entries of another key / Then the table says there is nothing for this one
     entry = TrailEntry(1, BUS, "s", "t", "e", "k-1", "k-1", {})
     assert render([entry], "k-2") == "no events for k-2"
+
+
+def test_the_keys_of_a_trail_are_listed_newest_first() -> None:
+    # Given entries of three keys, k-1 the most recent through a later event
+    entries = [
+        TrailEntry(1, BUS, "s", "t", "e1", "k-1", "k-1", {}),
+        TrailEntry(2, BUS, "s", "t", "e2", "k-2", "k-2", {}),
+        TrailEntry(3, BUS, "s", "t", "e3", "k-3", "k-3", {}),
+        TrailEntry(4, BUS, "s", "t", "e4", "k-1", "k-1", {}),
+    ]
+
+    # When their keys are listed / Then each once, the latest event's key first
+    assert recent_keys(entries) == ["k-1", "k-3", "k-2"]
+
+
+def test_one_keys_envelopes_are_json_lines_in_time_order() -> None:
+    # Given two events of one key recorded out of order, and another key's
+    first = {"partitionKey": "k-1", "type": "thing-created", "thing": {"size": 2}}
+    second = {"partitionKey": "k-1", "type": "thing-checked"}
+    entries = [
+        TrailEntry(20, BUS, "s", "thing-checked", "e2", "k-1", "k-1", second),
+        TrailEntry(10, BUS, "s", "thing-created", "e1", "k-1", "k-1", first),
+        TrailEntry(15, BUS, "s", "thing-created", "e3", "k-2", "k-2", {"partitionKey": "k-2"}),
+    ]
+
+    # When they are printed as envelopes / Then one whole envelope a line, in time order
+    assert [json.loads(line) for line in envelopes(entries, "k-1")] == [first, second]

@@ -1,6 +1,7 @@
 """`inventory-catalog`: the seed catalog loaded into a deployed inventory, found by its stack."""
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -136,11 +137,37 @@ def test_a_stage_not_deployed_is_named(
 def test_a_local_cloud_that_is_not_running_is_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Given no endpoints file: no local cloud has started, or the last one stopped
     missing = tmp_path / "endpoints.json"
 
-    assert main(["--stage", "local", "--local-cloud", str(missing), "load", str(SEED)]) == 1
+    # When the catalog is loaded into it
+    status = main(["--stage", "local", "--local-cloud", str(missing), "load", str(SEED)])
 
-    assert "is the local cloud running" in capsys.readouterr().err
+    # Then one line says so and how to start one, and the exit is non-zero
+    assert status == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert "the local cloud is not running" in line
+    assert "`make up` in another terminal" in line
+
+
+def test_endpoints_left_by_a_killed_local_cloud_are_not_a_running_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an endpoints file whose AWS endpoint nothing listens on (a cloud killed with -9)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    left_over = tmp_path / "endpoints.json"
+    left_over.write_text(json.dumps({"aws": f"http://127.0.0.1:{closed_port}", "region": "x"}))
+
+    # When the catalog is loaded into it
+    status = main(["--stage", "local", "--local-cloud", str(left_over), "load", str(SEED)])
+
+    # Then it is named as not running, in one line, with how to start one
+    assert status == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert f"nothing answers at http://127.0.0.1:{closed_port}" in line
+    assert "`make up` in another terminal" in line
 
 
 def test_without_the_local_cloud_it_finds_the_stack_where_the_credentials_point(

@@ -1,5 +1,8 @@
-"""`localcloud up STACK_DIR...`, `localcloud token CUSTOMER`, `localcloud trail KEY`,
-`localcloud faults [--resubmit] [FAULT_ID...]`."""
+"""`localcloud up STACK_DIR...`, `localcloud token CUSTOMER`,
+`localcloud trail [--format json] KEY`, `localcloud faults [--resubmit] [FAULT_ID...]`.
+
+Every command but `up` and `token` needs a cloud that runs (or, for `trail`, one that has run) in
+the state dir, and says in one line how to start one when there is none."""
 
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+
+from localcloud.endpoints import START_HINT, CloudNotRunning, running_endpoints
+from localcloud.logs import terminal_handler
 
 DEFAULT_STATE_DIR = Path(".localcloud")
 DEFAULT_AUDIENCE = "localcloud"
@@ -42,7 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     trail = commands.add_parser(
         "trail", help="show every event of one order (partition key) in time order"
     )
-    trail.add_argument("key")
+    # Optional here so that a missing key gets the `make trail` usage, not argparse's.
+    trail.add_argument("key", nargs="?", help="an order id (partition key) or a correlation id")
+    trail.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="json: each event's full envelope, one JSON object a line",
+    )
 
     faults = commands.add_parser(
         "faults", help="list the faults parked in the running local cloud, or resubmit them"
@@ -53,9 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     faults.add_argument("ids", nargs="*", help="only these faults (all when none are named)")
 
     arguments = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, handlers=[terminal_handler()])
     if arguments.command == "up":
         return _up(arguments)
     if arguments.command == "token":
@@ -65,10 +76,53 @@ def main(argv: list[str] | None = None) -> int:
         print(key.token(arguments.customer, audience=arguments.audience))
         return 0
     if arguments.command == "faults":
+        try:
+            running_endpoints(arguments.state_dir)
+        except CloudNotRunning as error:
+            print(f"localcloud: {error}", file=sys.stderr)
+            return 1
         return _faults(arguments)
-    from localcloud.trail import EventTrail
+    return _trail(arguments)
 
-    print(EventTrail.render_file(arguments.state_dir / "trail.jsonl", arguments.key))
+
+def _trail(arguments: Any) -> int:
+    """The trail file is enough: it outlives the cloud, so a stopped cloud's last run is shown."""
+    from localcloud import trail
+
+    if not arguments.key:
+        print("usage: make trail KEY=<order id> [FORMAT=json]", file=sys.stderr)
+        return 2
+    file = arguments.state_dir / trail.TRAIL_FILE
+    if not file.exists():
+        print(
+            f"localcloud: no local cloud has run here yet (no {file}): {START_HINT}",
+            file=sys.stderr,
+        )
+        return 1
+    entries = trail.EventTrail.read_file(file)
+    if not trail.entries_for(entries, arguments.key):
+        keys = trail.recent_keys(entries)
+        holds = (
+            f"it holds {len(keys)} key(s); the most recent: {', '.join(keys[:5])}"
+            if keys
+            else "it holds no events yet"
+        )
+        print(
+            f"localcloud: no event with key {arguments.key} in this run's trail ({holds})",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        running_endpoints(arguments.state_dir)
+    except CloudNotRunning:
+        print(
+            "localcloud: the local cloud is not running; this is its last run's trail",
+            file=sys.stderr,
+        )
+    if arguments.format == "json":
+        print("\n".join(trail.envelopes(entries, arguments.key)))
+    else:
+        print(trail.render(entries, arguments.key))
     return 0
 
 
@@ -102,6 +156,18 @@ def _faults(arguments: Any) -> int:
 def _up(arguments: Any) -> int:
     from localcloud.cloud import LocalCloud
 
+    try:
+        running = running_endpoints(arguments.state_dir)
+    except CloudNotRunning:
+        pass
+    else:
+        # A second cloud on the same state dir would take over the first one's files.
+        print(
+            f"localcloud: a local cloud is already running here (AWS at {running['aws']}): "
+            "stop it with Ctrl-C in its terminal first",
+            file=sys.stderr,
+        )
+        return 1
     stopping = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopping.set())

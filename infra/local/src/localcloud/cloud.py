@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Mapping, Sequence
@@ -12,6 +11,7 @@ from typing import Any, Self
 
 from localcloud.aws import Aws
 from localcloud.deploy import DeployedStack, DeployError, deploy, package
+from localcloud.endpoints import remove_endpoints, write_endpoints
 from localcloud.event_sources import EventSourceRunner
 from localcloud.eventbridge import RuleDelivery
 from localcloud.events_api import EventsApiServer
@@ -19,10 +19,11 @@ from localcloud.http_api import HttpApiServer, LocalSigningKey
 from localcloud.lambda_api import LambdaApiServer
 from localcloud.lambdas import LambdaHost
 from localcloud.lifecycle import Part
+from localcloud.logs import LOG_FILE, PREVIOUS_LOG_FILE, file_handler
 from localcloud.moto_server import MotoServer
 from localcloud.stripe_fake import FakeStripe
 from localcloud.timers import ScheduleRunner, TtlSweeper
-from localcloud.trail import EventTrail
+from localcloud.trail import PREVIOUS_TRAIL_FILE, TRAIL_FILE, EventTrail
 from localcloud.transform import TemplateError
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,14 @@ class LocalCloud(Part):
         self.state_dir = self.state_dir.resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         (self.state_dir / "logs").mkdir(exist_ok=True)
+        # A cloud killed with -9 left its endpoints behind: until this one has written its own,
+        # nobody should find a cloud here.
+        remove_endpoints(self.state_dir)
+        # Each run starts a trail and a log of its own; the previous run's are kept aside, once.
+        _keep_aside(self.state_dir / TRAIL_FILE, self.state_dir / PREVIOUS_TRAIL_FILE)
+        _keep_aside(self.state_dir / LOG_FILE, self.state_dir / PREVIOUS_LOG_FILE)
+        self._log_handler = file_handler(self.state_dir / LOG_FILE)
+        logging.getLogger("localcloud").addHandler(self._log_handler)
         self.moto = MotoServer(log_file=self.state_dir / "logs" / "moto.log").start()
         self.aws = Aws(self.moto.url)
         self.lambdas = LambdaHost(self.aws, python=sys.executable, log_dir=self.state_dir / "logs")
@@ -58,7 +67,7 @@ class LocalCloud(Part):
             self.aws, self.lambdas.invoke, ttl_deletes=self.ttl.deletes
         )
         self.rule_delivery = RuleDelivery(self.aws, self.lambdas.invoke)
-        self.trail = EventTrail(self.aws, file=self.state_dir / "trail.jsonl")
+        self.trail = EventTrail(self.aws, file=self.state_dir / TRAIL_FILE)
         self.events_api = EventsApiServer(self.aws, self.rule_delivery, self.trail).start()
         # Scheduled events go onto their bus the way the functions' events do.
         self.schedules = ScheduleRunner(
@@ -131,12 +140,16 @@ class LocalCloud(Part):
         }
 
     def write_endpoints(self) -> Path:
-        path = self.state_dir / "endpoints.json"
-        path.write_text(json.dumps(self.endpoints(), indent=2) + "\n")
-        return path
+        """`endpoints.json`, written whole once the stacks are deployed: its existence means "up"
+        to whoever waits for it, until `stop` removes it."""
+        return write_endpoints(self.state_dir, self.endpoints())
 
     def stop(self) -> None:
         """Stop every process and thread this cloud started, whatever state they are in."""
+        handler = getattr(self, "_log_handler", None)
+        if handler is not None:
+            # First, so that no command finds a cloud that is going away.
+            remove_endpoints(self.state_dir)
         for part in (
             *self.http_apis.values(),
             getattr(self, "stripe", None),
@@ -157,6 +170,9 @@ class LocalCloud(Part):
             except Exception:
                 logger.exception("part did not stop cleanly", extra={"part": type(part).__name__})
         logger.info("local cloud stopped")
+        if handler is not None:
+            logging.getLogger("localcloud").removeHandler(handler)
+            handler.close()
 
     def _put_events_locally(self, entries: Sequence[Mapping[str, Any]]) -> None:
         result = self.events_api.put_events([dict(entry) for entry in entries])
@@ -170,6 +186,11 @@ class LocalCloud(Part):
         server = self.http_apis.get(service)
         if server is not None:
             self.stripe.set_webhook_url(server.url.rstrip("/") + "/" + path.lstrip("/"))
+
+
+def _keep_aside(current: Path, previous: Path) -> None:
+    if current.exists():
+        current.replace(previous)
 
 
 def _service_of(stack_name: str, stage: str) -> str:

@@ -614,18 +614,32 @@ class _ShardPoller:
             if lowest > 0:
                 # The records before the lowest failure are done; the retry starts at it, and its
                 # invocations so far count towards the retry limit.
+                logger.warning(
+                    "event source batch failed",
+                    extra={
+                        **self.describe(),
+                        "records": len(batch),
+                        "invocations": invocations,
+                        "error": _batch_error(invocation, failed),
+                    },
+                )
                 self._done_through(records[records.index(batch[lowest]) - 1])
                 self._attempts = (batch[lowest].sequence_number, invocations)
                 if self._splits:
                     self._splits[0] -= lowest
                 self._schedule_retry(invocations)
                 return
-        self._batch_failed(batch, invocations)
+        self._batch_failed(batch, invocations, _batch_error(invocation, failed))
 
-    def _batch_failed(self, batch: list[_Record], invocations: int) -> None:
+    def _batch_failed(self, batch: list[_Record], invocations: int, error: str) -> None:
         logger.warning(
             "event source batch failed",
-            extra={**self.describe(), "records": len(batch), "invocations": invocations},
+            extra={
+                **self.describe(),
+                "records": len(batch),
+                "invocations": invocations,
+                "error": error,
+            },
         )
         if self._mapping.bisect_on_error and len(batch) > 1:
             half = len(batch) // 2
@@ -804,10 +818,16 @@ class _QueuePoller:
             [record["messageId"] for record in kept],
             report=self._mapping.report_batch_item_failures,
         )
-        if failed is None:
+        if failed is None or failed:
             logger.warning(
-                "event source batch failed", extra={**self.describe(), "records": len(kept)}
+                "event source batch failed",
+                extra={
+                    **self.describe(),
+                    "records": len(kept),
+                    "error": _batch_error(invocation, failed),
+                },
             )
+        if failed is None:
             return
         self._delete(url, [record for record in kept if record["messageId"] not in failed])
 
@@ -893,6 +913,18 @@ def _failed_items(
             return None
         failed.append(identifier)
     return failed
+
+
+def _batch_error(invocation: Invocation | None, failed: list[str] | None) -> str:
+    """Why a batch failed, for its log line: what `_failed_items` made of the invocation."""
+    if invocation is None:
+        return "the function could not be invoked"
+    if not invocation.ok:
+        return f"{invocation.error_type}: {invocation.error_message or '(no message)'}"
+    if failed is None:
+        return "the function's batchItemFailures are malformed or name a record not in the batch"
+    count = len(failed)
+    return f"the function reported {count} record{'' if count == 1 else 's'} as failed"
 
 
 def _fields(mapping: EventSourceMapping) -> dict[str, Any]:

@@ -30,10 +30,17 @@ from localcloud.eventbridge import (
 
 logger = logging.getLogger(__name__)
 
+# In the state dir: this run's trail, and the previous run's, kept aside when a new one starts.
+TRAIL_FILE = "trail.jsonl"
+PREVIOUS_TRAIL_FILE = "trail.previous.jsonl"
 RULE_NAME = "localcloud-trail"
 QUEUE_PREFIX = "localcloud-trail-"
 # Every event has a source, and every string starts with "".
 CATCH_ALL_PATTERN = {"source": [{"prefix": ""}]}
+LEGEND = (
+    "(time: when the bus took it; +ms: since the first event; hop ms: since the previous one;"
+    " bus ms: from the event's own timestamp to the bus)"
+)
 
 
 @dataclass(frozen=True)
@@ -110,8 +117,24 @@ def entries_for(entries: list[TrailEntry], key: str) -> list[TrailEntry]:
     return sorted((entry for entry in entries if entry.matches(key)), key=lambda e: e.received_ms)
 
 
+def recent_keys(entries: list[TrailEntry]) -> list[str]:
+    """Every partition key of the entries, the one whose latest event is the newest first."""
+    latest: dict[str, int] = {}
+    for entry in entries:
+        if entry.partition_key is not None:
+            latest[entry.partition_key] = max(latest.get(entry.partition_key, 0), entry.received_ms)
+    return sorted(latest, key=lambda key: latest[key], reverse=True)
+
+
+def envelopes(entries: list[TrailEntry], key: str) -> list[str]:
+    """One key's events as their full envelopes (the bus event's detail), a JSON line each, in
+    time order."""
+    return [json.dumps(entry.detail, separators=(",", ":")) for entry in entries_for(entries, key)]
+
+
 def render(entries: list[TrailEntry], key: str) -> str:
-    """A table of one key's events: when, since the first, since the previous, bus latency."""
+    """A table of one key's events: when, since the first, since the previous, bus latency; a
+    legend under the column header says which is which."""
     chosen = entries_for(entries, key)
     if not chosen:
         return f"no events for {key}"
@@ -140,6 +163,8 @@ def render(entries: list[TrailEntry], key: str) -> str:
             for column, cell in enumerate(row)
         ]
         lines.append("  ".join(cells).rstrip())
+        if row is header:
+            lines.append(LEGEND)
     return "\n".join(lines)
 
 

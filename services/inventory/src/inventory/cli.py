@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -77,16 +79,47 @@ def load(inventory: Inventory, products: list[SeedProduct]) -> dict[str, str]:
     }
 
 
+def running_local_cloud(endpoints_path: Path) -> dict[str, Any]:
+    """The endpoints of the running local cloud, or a one-line `CatalogError` saying how to start
+    it. The check `localcloud.endpoints.running_endpoints` makes, repeated here because the local
+    cloud is only a dev dependency of the service: the file the cloud writes when up and removes
+    when it stops, and its AWS endpoint answering (a cloud killed with -9 leaves the file)."""
+    start = "start it with `make up` in another terminal"
+    try:
+        endpoints = json.loads(endpoints_path.read_text())
+    except FileNotFoundError:
+        raise CatalogError(
+            f"the local cloud is not running (no {endpoints_path}): {start}"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise CatalogError(
+            f"the local cloud is not running ({endpoints_path} is unreadable: {error}): {start}"
+        ) from None
+    aws = endpoints.get("aws") if isinstance(endpoints, dict) else None
+    if not isinstance(aws, str) or not _answers(aws) or "region" not in endpoints:
+        raise CatalogError(
+            f"the local cloud is not running ({endpoints_path} is left over: nothing answers"
+            f" at {aws}): {start}"
+        )
+    return dict(endpoints)
+
+
+def _answers(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        address = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+        # A loopback connect is immediate; the timeout only bounds a host that drops packets.
+        with socket.create_connection(address, timeout=0.5):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def connect(stage: str, local_cloud: Path | None) -> DynamoDBStockLedger:
     """The ledger of the deployed stack `inventory-<stage>`, found through its outputs."""
     options: dict[str, Any] = {}
     if local_cloud is not None:
-        try:
-            endpoints = json.loads(local_cloud.read_text())
-        except OSError:
-            raise CatalogError(
-                f"{local_cloud} not found: is the local cloud running (`make up`)?"
-            ) from None
+        endpoints = running_local_cloud(local_cloud)
         options = {"endpoint_url": endpoints["aws"], "region_name": endpoints["region"]}
         options.update(LOCAL_CREDENTIALS)
     session = boto3.session.Session()
