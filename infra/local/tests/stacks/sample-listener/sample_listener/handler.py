@@ -1,4 +1,6 @@
-"""Reports each Kinesis record it receives, with the time it saw it, to the received queue."""
+"""Reports each Kinesis record it receives, with the time it saw it, to the received queue; a
+record whose envelope is marked `poison` it publishes as a fault instead, with the id a fault of
+that record always has, as a listener does with a record that can never succeed."""
 
 import base64
 import json
@@ -9,24 +11,54 @@ from typing import Any
 import boto3
 
 sqs = boto3.client("sqs")
+events = boto3.client("events")
 
 
 def handle(event: dict[str, Any], context: object) -> dict[str, Any]:
     received_ms = time.time_ns() // 1_000_000
-    reports: list[Any] = [
-        {
-            "Id": str(index),
-            "MessageBody": json.dumps(
-                {
-                    "envelope": json.loads(base64.b64decode(record["kinesis"]["data"])),
-                    "receivedMs": received_ms,
-                }
-            ),
-        }
-        for index, record in enumerate(event["Records"])
-    ]
+    reports: list[Any] = []
+    faults: list[Any] = []
+    for record in event["Records"]:
+        envelope = json.loads(base64.b64decode(record["kinesis"]["data"]))
+        if envelope.get("poison"):
+            faults.append(_fault(envelope, record, received_ms))
+            continue
+        reports.append(
+            {
+                "Id": str(len(reports)),
+                "MessageBody": json.dumps({"envelope": envelope, "receivedMs": received_ms}),
+            }
+        )
     for first in range(0, len(reports), 10):
         sqs.send_message_batch(
             QueueUrl=os.environ["RECEIVED_QUEUE_URL"], Entries=reports[first : first + 10]
         )
+    if faults:
+        events.put_events(Entries=faults)
     return {"batchItemFailures": []}
+
+
+def _fault(envelope: dict[str, Any], record: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "sample-listener")
+    fault = {
+        "id": f"fault-{function}-{record['eventID']}",
+        "type": "fault",
+        "timestamp": now_ms,
+        "partitionKey": envelope["partitionKey"],
+        "tags": {"source": "sample-listener", "functionName": function},
+        "fault": {
+            "errorType": "PoisonRecord",
+            "message": "this record can never be handled",
+            "eventSource": "aws:kinesis",
+            "recordId": record["eventID"],
+            "eventId": envelope["id"],
+            "eventType": envelope["type"],
+            "record": record,
+        },
+    }
+    return {
+        "EventBusName": os.environ["BUS_NAME"],
+        "Source": "sample-listener",
+        "DetailType": "fault",
+        "Detail": json.dumps(fault),
+    }
