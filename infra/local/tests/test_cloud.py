@@ -251,7 +251,9 @@ def test_a_fault_parked_three_times_is_listed_once_and_resolved_when_resubmitted
 
     # When they are parked, Then the store keeps one fault counting the three attempts
     store = store_of(cloud)
-    parked = eventually(lambda: (f := store.get(fault["id"])) and f.attempts == 3 and f)
+    eventually(lambda: (f := store.get(fault["id"])) is not None and f.attempts == 3)
+    parked = store.get(fault["id"])
+    assert parked is not None
     assert (parked.status, parked.function, parked.event_type) == (
         "parked",
         LISTENER,
