@@ -44,7 +44,7 @@ test: lint ## Lint, then every test suite; fails if any fails or if no test ran
 	@for member in $(INFRA) $(SERVICES); do $(MAKE) -C $$member check; done
 
 package: setup ## Package every stack with osls (offline) and every library as a wheel
-	@for member in $(MEMBERS) infra/event-hub; do echo "== $$member"; $(MAKE) -C $$member package; done
+	@for member in $(MEMBERS); do echo "== $$member"; $(MAKE) -C $$member package; done
 
 bench: setup ## Print the benchmark figures of every member that has some
 	@for member in $(MEMBERS); do $(MAKE) -C $$member bench; done

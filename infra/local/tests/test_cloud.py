@@ -2,13 +2,15 @@
 
 import base64
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from localcloud import cli, faults
+from event_hub.parked import FaultStore
+from localcloud import cli
 from localcloud.aws import Aws
 from localcloud.cloud import LocalCloud
 from localcloud.testing import eventually
@@ -121,7 +123,8 @@ def test_the_endpoints_say_where_everything_is(cloud: LocalCloud) -> None:
     assert endpoints["stream"] == "event-hub-local-stream"
     assert endpoints["stripe"].startswith("http://127.0.0.1:")
     assert endpoints["lambda"].startswith("http://127.0.0.1:")
-    assert endpoints["faults"].endswith("/event-hub-local-faults")
+    assert endpoints["faults"] == "event-hub-local-faults"
+    assert endpoints["faultQueue"].endswith("/event-hub-local-faults")
     assert endpoints["http"] == {}
 
 
@@ -197,64 +200,149 @@ def test_the_event_lake_keeps_every_event_as_a_line(cloud: LocalCloud) -> None:
     assert lake_lines_of_order_6() == sent
 
 
-def test_a_parked_fault_is_listed_and_resubmitted_to_the_function_that_failed_it(
-    cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Given a fault a listener published for a record it could not handle
-    endpoints = cloud.endpoints()
-    failed = envelope("sample-happened", "order-7")
-    record = {
+LISTENER = "sample-listener-local-listener"
+
+
+def kinesis_record(failed: dict[str, Any], sequence: int) -> dict[str, Any]:
+    return {
         "eventSource": "aws:kinesis",
-        "eventID": "shardId-000000000000:1",
+        "eventID": f"shardId-000000000000:{sequence}",
         "kinesis": {
-            "sequenceNumber": "1",
-            "partitionKey": "order-7",
+            "sequenceNumber": str(sequence),
+            "partitionKey": failed["partitionKey"],
             "data": base64.b64encode(json.dumps(failed).encode()).decode(),
         },
     }
-    fault = envelope("fault", "order-7") | {
-        "id": "fault-order-7",
-        "tags": {"source": "sample-listener", "functionName": "sample-listener-local-listener"},
+
+
+def fault_of(failed: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    """The fault the listener publishes for a record it failed on: its id is the same every time."""
+    return envelope("fault", failed["partitionKey"]) | {
+        "id": f"fault-{LISTENER}-{record['eventID']}",
+        "tags": {"source": "sample-listener", "functionName": LISTENER},
         "fault": {
             "errorType": "RuntimeError",
             "message": "boom",
-            "eventType": "sample-happened",
+            "eventSource": "aws:kinesis",
+            "recordId": record["eventID"],
+            "eventId": failed["id"],
+            "eventType": failed["type"],
             "record": record,
         },
     }
-    put_on_bus(cloud, fault)
 
-    # When it is parked, Then it is listed
-    sqs = cloud.aws.client("sqs")
-    parked = eventually(lambda: faults.parked(sqs, endpoints["faults"]))
-    assert [(f.fault_id, f.function, f.error_type) for f in parked] == [
-        ("fault-order-7", "sample-listener-local-listener", "RuntimeError")
-    ]
-    # and so says `make faults`
+
+def store_of(cloud: LocalCloud) -> FaultStore:
+    return FaultStore(cloud.endpoints()["faults"], client=cloud.aws.client("dynamodb"))
+
+
+def rows_of(output: str, fault_id: str) -> list[list[str]]:
+    return [line.split() for line in output.splitlines() if line.startswith(fault_id + " ")]
+
+
+def test_a_fault_parked_three_times_is_listed_once_and_resolved_when_resubmitted(
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a record the listener failed on three times, each failure a fault with the same id
+    failed = envelope("sample-happened", "order-7")
+    fault = fault_of(failed, kinesis_record(failed, 7))
+    for _ in range(3):
+        put_on_bus(cloud, fault)
+
+    # When they are parked, Then the store keeps one fault counting the three attempts
+    store = store_of(cloud)
+    eventually(lambda: (f := store.get(fault["id"])) is not None and f.attempts == 3)
+    parked = store.get(fault["id"])
+    assert parked is not None
+    assert (parked.status, parked.function, parked.event_type) == (
+        "parked",
+        LISTENER,
+        failed["type"],
+    )
+    # and `make faults` lists it once, with its attempts, age and last error
     cloud.write_endpoints()
     faults_command = ["--state-dir", str(cloud.state_dir), "faults"]
     assert cli.main(faults_command) == 0
-    assert capsys.readouterr().out.split() == [
-        "fault-order-7",
-        "sample-listener-local-listener",
-        "sample-happened",
-        "RuntimeError:",
-        "boom",
-    ]
+    output = capsys.readouterr().out
+    assert output.splitlines()[0].split()[:4] == ["FAULT", "STATUS", "ATTEMPTS", "AGE"]
+    [row] = rows_of(output, fault["id"])
+    assert row[1:3] == ["parked", "3"]
+    assert row[3][-1] in "smhd"
+    assert row[4:] == [LISTENER, "sample-happened", "RuntimeError:", "boom"]
+    assert output.splitlines()[-1].startswith(f"{len(store.all())} fault(s):")
 
-    # When it is resubmitted (`make faults RESUBMIT=1`)
+    # When it is resubmitted (`make faults RESUBMIT=1`) to a listener that now handles it
     assert cli.main([*faults_command, "--resubmit"]) == 0
 
-    # Then the function handled the very record, and the fault left the queue
-    assert capsys.readouterr().out.split()[:2] == [
-        "fault-order-7",
-        "sample-listener-local-listener",
-    ]
+    # Then the listener handled the very record, and the fault is resolved, not parked again
+    assert rows_of(capsys.readouterr().out, fault["id"]) == [[fault["id"], LISTENER, "resolved"]]
     arrived = received(cloud, within_seconds=3.0, expect=10)
     assert [m["envelope"] for m in arrived if m["envelope"]["partitionKey"] == "order-7"] == [
         failed
     ]
-    assert faults.parked(sqs, endpoints["faults"]) == []
+    resolved = store.get(fault["id"])
+    assert resolved is not None
+    assert (resolved.status, resolved.attempts) == ("resubmitted", 3)
+
+
+def test_a_record_that_keeps_failing_is_parked_again_on_the_same_fault(
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a parked fault for a record the listener can never handle
+    poisoned = envelope("sample-happened", "order-11") | {"poison": True}
+    fault = fault_of(poisoned, kinesis_record(poisoned, 11))
+    put_on_bus(cloud, fault)
+    store = store_of(cloud)
+    eventually(lambda: store.get(fault["id"]))
+    already_resubmitted = [f.fault_id for f in store.all() if f.status == "resubmitted"]
+    cloud.write_endpoints()
+
+    # When the parked faults are resubmitted
+    status = cli.main(["--state-dir", str(cloud.state_dir), "faults", "--resubmit"])
+
+    # Then the listener publishes the same fault again: it is parked again, one attempt more,
+    # and the command says so and fails
+    output = capsys.readouterr().out
+    assert status == 1
+    assert rows_of(output, fault["id"]) == [
+        [fault["id"], LISTENER, "failed", "again", "(attempt", "2)"]
+    ]
+    again = store.get(fault["id"])
+    assert again is not None
+    assert (again.status, again.attempts) == ("parked", 2)
+    assert [f.fault_id for f in store.all() if f.partition_key == "order-11"] == [fault["id"]]
+    # and the faults resubmitted before were not resubmitted again
+    assert already_resubmitted
+    assert not [fault_id for fault_id in already_resubmitted if fault_id in output]
+
+
+def test_the_fault_listing_of_a_stopped_cloud_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given no local cloud ever started here
+    assert cli.main(["--state-dir", str(tmp_path), "faults"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert "not running" in line
+    assert "make up" in line
+
+    # Given the endpoints of a local cloud that has stopped (nothing listens on its port)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "endpoints.json").write_text(
+        json.dumps(
+            {
+                "aws": f"http://127.0.0.1:{port}",
+                "region": "eu-west-1",
+                "faults": "event-hub-local-faults",
+                "lambda": f"http://127.0.0.1:{port}",
+            }
+        )
+    )
+    assert cli.main(["--state-dir", str(tmp_path), "faults"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert "not running" in line
+    assert f"127.0.0.1:{port}" in line
 
 
 def fast_put(

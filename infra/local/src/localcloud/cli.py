@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -127,30 +128,64 @@ def _trail(arguments: Any) -> int:
 
 
 def _faults(arguments: Any) -> int:
+    from botocore.exceptions import EndpointConnectionError
+
+    path = arguments.state_dir / "endpoints.json"
+    try:
+        endpoints = json.loads(path.read_text())
+    except FileNotFoundError:
+        print(
+            f"the local cloud is not running: no {path} (start it with `make up`)", file=sys.stderr
+        )
+        return 1
+    if not endpoints.get("faults"):
+        print("no fault store: no deployed stack has a FaultTableName output", file=sys.stderr)
+        return 1
+    try:
+        return _list_or_resubmit_faults(arguments, endpoints)
+    except EndpointConnectionError as error:
+        print(
+            f"the local cloud is not running: nothing answers at {error.kwargs.get('endpoint_url')}"
+            " (start it with `make up`)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _list_or_resubmit_faults(arguments: Any, endpoints: dict[str, Any]) -> int:
+    from event_hub.parked import FaultStore
+
     from localcloud import faults
     from localcloud.aws import Aws
 
-    endpoints = json.loads((arguments.state_dir / "endpoints.json").read_text())
-    if not endpoints.get("faults"):
-        print("no fault queue: no deployed stack has a FaultQueueUrl output", file=sys.stderr)
-        return 1
     aws = Aws(endpoints["aws"], endpoints["region"])
+    store = FaultStore(endpoints["faults"], client=aws.client("dynamodb"))
     if not arguments.resubmit:
-        for fault in faults.parked(aws.client("sqs"), endpoints["faults"]):
-            print(
-                f"{fault.fault_id}  {fault.function}  {fault.event_type or '-'}  {fault.error_type}: {fault.message}"
-            )
+        print("\n".join(faults.render(faults.parked(store), now_ms=time.time_ns() // 1_000_000)))
         return 0
+    sqs, queue_url = aws.client("sqs"), endpoints.get("faultQueue")
+
+    def queue_empty() -> bool:
+        if not queue_url:
+            return True
+        counts = sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return not any(int(count) for count in counts.values())
+
     lambda_client = Aws(endpoints["lambda"], aws.region).client("lambda")
     results = faults.resubmit(
-        aws.client("sqs"),
+        store,
         lambda_client,
-        endpoints["faults"],
-        fault_ids=set(arguments.ids) if arguments.ids else None,
+        fault_ids=arguments.ids or None,
+        queue_empty=queue_empty,
     )
     for result in results:
         print(f"{result.fault.fault_id}  {result.fault.function}  {result.outcome}")
-    return 0 if all(result.handled for result in results) else 1
+    if not results:
+        print("nothing to resubmit: no fault is parked")
+    return 0 if all(result.resolved for result in results) else 1
 
 
 def _up(arguments: Any) -> int:

@@ -135,7 +135,9 @@ class LocalCloud(Part):
             "stripe": self.stripe.url,
             "lambda": self.lambda_api.url,
             "events": self.events_api.url,
-            "faults": outputs.get("FaultQueueUrl"),
+            # The fault store `make faults` lists, and the queue faults wait in before they reach it.
+            "faults": outputs.get("FaultTableName"),
+            "faultQueue": outputs.get("FaultQueueUrl"),
             "http": {service: server.url for service, server in sorted(self.http_apis.items())},
         }
 

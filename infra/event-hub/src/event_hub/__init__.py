@@ -1,0 +1,1 @@
+"""The event hub's own code: the park function and the store of parked faults it writes."""
