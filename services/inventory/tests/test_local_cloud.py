@@ -1,6 +1,7 @@
 """The inventory deployed into the local cloud from its `serverless package` artifacts, beside the
 event hub, and driven only through the bus, as the rest of the system drives it."""
 
+import base64
 import json
 import time
 from collections import Counter
@@ -9,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from event_hub.parked import FaultStore, ParkedFault
 from inventory.cli import main as catalog
-from localcloud import faults
+from localcloud import cli
 from localcloud.aws import Aws
 from localcloud.cloud import LocalCloud
 from localcloud.testing import eventually
@@ -123,28 +125,87 @@ def test_twenty_orders_racing_for_the_last_five_units_reserve_five(cloud: LocalC
     assert outcomes() == {"inventory-reserved": 5, "inventory-reservation-failed": 15}
 
 
-def test_a_malformed_event_is_parked_as_a_fault_and_the_events_behind_it_are_handled(
-    cloud: LocalCloud,
-) -> None:
-    # Given an order-placed without lines, then a good order behind it
-    broken = order_placed("order-broken", ("MUG-CLASSIC", 1))
-    del broken["order"]["lines"]
-    put_on_bus(cloud, broken, order_placed("order-behind", ("MUG-TRAVEL", 1)))
+def order_ended(event_type: str, order_id: str) -> dict[str, Any]:
+    """An event of fulfillment-control's about one order (it names the order only)."""
+    return {
+        "id": deterministic_id(event_type, order_id),
+        "type": event_type,
+        "timestamp": time.time_ns() // 1_000_000,
+        "partitionKey": order_id,
+        "tags": {"source": "fulfillment-control", "stage": "local"},
+        "order": {"id": order_id},
+    }
 
-    # Then the good order is reserved and the broken one is parked, saying what was wrong
-    eventually(lambda: published(cloud, "order-behind", "inventory-reserved"), timeout=WAIT)
-    sqs = cloud.aws.client("sqs")
-    parked = eventually(
-        lambda: [
-            f
-            for f in faults.parked(sqs, cloud.endpoints()["faults"])
-            if f.event_type == "order-placed"
-        ],
-        timeout=WAIT,
+
+def parked_about(store: FaultStore, order_id: str) -> list[ParkedFault]:
+    """The parked faults whose record carries this order, whatever else it carries."""
+
+    def carries(fault: ParkedFault) -> bool:
+        data = fault.record.get("kinesis", {}).get("data", "")
+        return f'"{order_id}"' in base64.b64decode(data).decode(errors="replace")
+
+    return [fault for fault in store.all() if carries(fault)]
+
+
+def test_every_bad_record_ends_as_one_parked_fault_and_resubmitting_settles_each(
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given three malformed order events and a commit that comes before its order, each between
+    # good orders on the stream
+    garbled = {"type": "order-placed", "partitionKey": "bad-garbled", "tags": {"source": "x"}}
+    no_lines = order_placed("bad-no-lines", ("MUG-CLASSIC", 1))
+    del no_lines["order"]["lines"]
+    too_many = order_placed("bad-too-many", *((f"SKU-{n}", 1) for n in range(99)))
+    early = order_ended("order-fulfillment-requested", "bad-early")
+    good = [order_placed(f"good-{n}", ("FILTERS-100", 1)) for n in range(5)]
+    put_on_bus(
+        cloud, good[0], garbled, good[1], no_lines, good[2], too_many, good[3], early, good[4]
     )
-    assert parked[0].function == "inventory-local-listener"
-    assert parked[0].error_type == "InvalidEvent"
-    assert "order.lines" in parked[0].message
+    store = FaultStore(cloud.endpoints()["faults"], client=cloud.aws.client("dynamodb"))
+    bad = ("bad-garbled", "bad-no-lines", "bad-too-many", "bad-early")
+
+    # Then each ends as exactly one parked fault: the malformed ones at once, the early commit
+    # once the stream's retries run out and the unprocessed function parks what it gave up on
+    eventually(lambda: all(parked_about(store, order) for order in bad), timeout=90)
+    before = {order: parked_about(store, order) for order in bad}
+    assert {order: len(faults) for order, faults in before.items()} == dict.fromkeys(bad, 1)
+    errors = {order: faults[0].last_error.type for order, faults in before.items()}
+    assert errors == {
+        "bad-garbled": "InvalidEnvelope",
+        "bad-no-lines": "InvalidEvent",
+        "bad-too-many": "InvalidOrder",
+        "bad-early": "RetryAttemptsExhausted",
+    }
+    assert all(faults[0].function == "inventory-local-listener" for faults in before.values())
+    assert before["bad-early"][0].attempts > 1, "the attempts the stream made are counted"
+    # and the good orders around them took effect, each once
+    for order in good:
+        assert len(published(cloud, order["order"]["id"], "inventory-reserved")) == 1
+    # and the listing shows them, attempts and all
+    endpoints = str(cloud.write_endpoints().parent)
+    assert cli.main(["--state-dir", endpoints, "faults"]) == 0
+    listing = capsys.readouterr().out
+    for faults in before.values():
+        assert faults[0].fault_id in listing
+
+    # When the early commit's cause is fixed (its order placed) and all four are resubmitted
+    put_on_bus(cloud, order_placed("bad-early", ("FILTERS-100", 1)))
+    eventually(lambda: published(cloud, "bad-early", "inventory-reserved"), timeout=WAIT)
+    assert cli.main(["--state-dir", endpoints, "faults", "--resubmit"]) == 1
+    outcomes = capsys.readouterr().out
+
+    # Then the commit takes, its fault is resolved, and the three still failing are parked again
+    # on the same faults, one attempt more, with no new entry
+    eventually(lambda: published(cloud, "bad-early", "inventory-committed"), timeout=WAIT)
+    after = {order: parked_about(store, order) for order in bad}
+    assert {order: len(faults) for order, faults in after.items()} == dict.fromkeys(bad, 1)
+    assert after["bad-early"][0].status == "resubmitted"
+    for order in ("bad-garbled", "bad-no-lines", "bad-too-many"):
+        [fault] = after[order]
+        assert fault.fault_id == before[order][0].fault_id
+        assert (fault.status, fault.attempts) == ("parked", before[order][0].attempts + 1)
+        assert f"{fault.fault_id}  inventory-local-listener  failed again" in outcomes
+    assert f"{after['bad-early'][0].fault_id}  inventory-local-listener  resolved" in outcomes
 
 
 def test_a_reservation_nobody_settles_is_released_when_its_timer_expires(

@@ -78,11 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if arguments.command == "faults":
         try:
-            running_endpoints(arguments.state_dir)
+            endpoints = running_endpoints(arguments.state_dir)
         except CloudNotRunning as error:
             print(f"localcloud: {error}", file=sys.stderr)
             return 1
-        return _faults(arguments)
+        return _faults(arguments, endpoints)
     return _trail(arguments)
 
 
@@ -127,37 +127,15 @@ def _trail(arguments: Any) -> int:
     return 0
 
 
-def _faults(arguments: Any) -> int:
-    from botocore.exceptions import EndpointConnectionError
-
-    path = arguments.state_dir / "endpoints.json"
-    try:
-        endpoints = json.loads(path.read_text())
-    except FileNotFoundError:
-        print(
-            f"the local cloud is not running: no {path} (start it with `make up`)", file=sys.stderr
-        )
-        return 1
-    if not endpoints.get("faults"):
-        print("no fault store: no deployed stack has a FaultTableName output", file=sys.stderr)
-        return 1
-    try:
-        return _list_or_resubmit_faults(arguments, endpoints)
-    except EndpointConnectionError as error:
-        print(
-            f"the local cloud is not running: nothing answers at {error.kwargs.get('endpoint_url')}"
-            " (start it with `make up`)",
-            file=sys.stderr,
-        )
-        return 1
-
-
-def _list_or_resubmit_faults(arguments: Any, endpoints: dict[str, Any]) -> int:
+def _faults(arguments: Any, endpoints: dict[str, Any]) -> int:
     from event_hub.parked import FaultStore
 
     from localcloud import faults
     from localcloud.aws import Aws
 
+    if not endpoints.get("faults"):
+        print("no fault store: no deployed stack has a FaultTableName output", file=sys.stderr)
+        return 1
     aws = Aws(endpoints["aws"], endpoints["region"])
     store = FaultStore(endpoints["faults"], client=aws.client("dynamodb"))
     if not arguments.resubmit:
