@@ -179,8 +179,8 @@ def test_every_bad_record_ends_as_one_parked_fault_and_resubmitting_settles_each
     assert all(faults[0].function == "inventory-local-listener" for faults in before.values())
     assert before["bad-early"][0].attempts > 1, "the attempts the stream made are counted"
     # and the good orders around them took effect, each once
-    for order in good:
-        assert len(published(cloud, order["order"]["id"], "inventory-reserved")) == 1
+    for good_order in good:
+        assert len(published(cloud, good_order["order"]["id"], "inventory-reserved")) == 1
     # and the listing shows them, attempts and all
     endpoints = str(cloud.write_endpoints().parent)
     assert cli.main(["--state-dir", endpoints, "faults"]) == 0
