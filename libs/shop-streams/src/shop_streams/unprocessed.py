@@ -98,7 +98,11 @@ class OnFailureRecord:
             if self.function_error
             else "the function reported the record as failed"
         )
-        return self.condition, f"gave up after {self.invocations} invocation(s): {cause}"
+        return (
+            self.condition,
+            f"gave up after {self.invocations} invocation(s): {cause};"
+            " the function's log says why, under the record's id",
+        )
 
 
 class StreamRecords(Protocol):
