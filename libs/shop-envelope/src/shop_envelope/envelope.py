@@ -32,6 +32,12 @@ WIRE_CONFIG = ConfigDict(
 )
 
 
+class WireModel(BaseModel):
+    """The base of every entity that travels inside an event: camelCase on the wire, immutable."""
+
+    model_config = WIRE_CONFIG
+
+
 class Tags(BaseModel):
     """Where an event came from, for routing, filtering and tracing."""
 

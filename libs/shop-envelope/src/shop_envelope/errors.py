@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 if TYPE_CHECKING:
     from shop_envelope.envelope import Envelope
+
+
+def describe(
+    error: ValidationError | Sequence[Mapping[str, Any]], *, limit: int = 5, root: str = ""
+) -> str:
+    """Pydantic's errors as one line people read: `order.lines.0.quantity: Input should be greater
+    than 0; ...`, the first `limit` of them and how many more. `root` names an error at the top."""
+    errors: Sequence[Mapping[str, Any]] = (
+        error.errors(include_url=False) if isinstance(error, ValidationError) else error
+    )
+    where = "; ".join(
+        f"{'.'.join(str(part) for part in e['loc']) or root}: {e['msg']}" for e in errors[:limit]
+    )
+    more = f" (+{len(errors) - limit} more)" if len(errors) > limit else ""
+    return where + more
 
 
 class EventError(Exception):
@@ -47,9 +65,4 @@ class InvalidEvent(EventError):
         self.event_id = event_id
         self.errors = errors
         self.envelope = envelope
-        where = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in errors[:5]
-        )
-        more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
-        super().__init__(f"event {event_id} of type {event_type!r} is invalid: {where}{more}")
+        super().__init__(f"event {event_id} of type {event_type!r} is invalid: {describe(errors)}")

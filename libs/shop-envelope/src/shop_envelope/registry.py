@@ -10,7 +10,7 @@ from typing import Annotated, Any, cast
 from pydantic import Field, TypeAdapter, ValidationError
 
 from shop_envelope.envelope import DomainEvent, Envelope
-from shop_envelope.errors import InvalidEnvelope, InvalidEvent, UnknownEventType
+from shop_envelope.errors import InvalidEnvelope, InvalidEvent, UnknownEventType, describe
 
 RawEvent = bytes | str | Mapping[str, Any]
 
@@ -94,10 +94,7 @@ class EventRegistry:
             )
         except ValidationError as envelope_error:
             errors = envelope_error.errors(include_url=False, include_input=False)
-            detail = "; ".join(
-                f"{'.'.join(str(part) for part in e['loc']) or '(root)'}: {e['msg']}"
-                for e in errors[:5]
-            )
+            detail = describe(errors, root="(root)")
             return InvalidEnvelope(detail, [dict(e) for e in errors])
         if envelope.type not in self._classes:
             return UnknownEventType(envelope)
