@@ -23,7 +23,7 @@ def handle(event: OrderPlaced) -> None:
     handled.append(event.order.id)
 
 
-processor = EventProcessor(events=EventFactory(source="inventory"), faults=FakePublisher())
+processor = EventProcessor(events=EventFactory(source="inventory"), publisher=FakePublisher())
 processor.on(OrderPlaced)(handle)
 processor.on(OrderCancelled)(lambda _: None)
 

@@ -2,9 +2,10 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import pytest
+from boto3.dynamodb.types import Binary
 from pydantic import BaseModel
 from shop_envelope import DomainEvent, Envelope, EventFactory, FaultEvent, deterministic_id
-from shop_streams import Change, ChangeDataCapture, change_of, from_dynamodb
+from shop_streams import Change, ChangeDataCapture, change_of
 from shop_testkit import FakePublisher, dynamodb_stream_event, insert, kinesis_event, modify, remove
 from shop_testkit.examples import order_placed
 
@@ -37,6 +38,13 @@ def stock_events(change: Change) -> list[Envelope]:
     ]
 
 
+def trigger_of(published: FakePublisher, **options: Any) -> ChangeDataCapture:
+    """A trigger whose one route maps every change with `stock_events`."""
+    trigger = ChangeDataCapture(events=events, publisher=published, **options)
+    trigger.on(lambda change: True)(stock_events)
+    return trigger
+
+
 def product(sku: str, on_hand: int) -> dict[str, Any]:
     return {"pk": f"product#{sku}", "sk": "product", "sku": sku, "on_hand": on_hand}
 
@@ -44,7 +52,7 @@ def product(sku: str, on_hand: int) -> dict[str, Any]:
 def test_changes_become_published_events() -> None:
     # Given two product changes on the table stream
     published = FakePublisher()
-    trigger = ChangeDataCapture(stock_events, publisher=published, events=events)
+    trigger = trigger_of(published)
     batch = dynamodb_stream_event(
         insert(product("SKU-1", 5)), modify(product("SKU-2", 5), product("SKU-2", 3))
     )
@@ -83,7 +91,7 @@ def test_a_change_is_decoded_with_keys_images_and_ttl_expiry() -> None:
 def test_a_change_the_mapper_fails_on_is_retried_by_the_stream_and_the_rest_publish() -> None:
     # Given a batch whose middle change the mapper raises on (an error nobody declared permanent)
     published = FakePublisher()
-    trigger = ChangeDataCapture(stock_events, publisher=published, events=events)
+    trigger = trigger_of(published)
     batch = dynamodb_stream_event(
         insert(product("SKU-1", 5)), insert({"pk": "x", "sk": "y"}), insert(product("SKU-3", 1))
     )
@@ -102,9 +110,7 @@ def test_a_change_the_mapper_fails_on_is_retried_by_the_stream_and_the_rest_publ
 def test_a_change_that_can_never_be_mapped_is_parked_and_the_stream_moves_on() -> None:
     # Given a trigger whose mapper's KeyError is declared permanent
     published = FakePublisher()
-    trigger = ChangeDataCapture(
-        stock_events, publisher=published, events=events, permanent_errors=(KeyError,)
-    )
+    trigger = trigger_of(published, permanent_errors=(KeyError,))
     batch = dynamodb_stream_event(insert(product("SKU-1", 5)), insert({"pk": "x", "sk": "y"}))
 
     # When it processes a change the mapper cannot read
@@ -119,7 +125,7 @@ def test_a_change_that_can_never_be_mapped_is_parked_and_the_stream_moves_on() -
 
 def test_a_record_that_is_not_a_change_is_parked() -> None:
     published = FakePublisher()
-    trigger = ChangeDataCapture(stock_events, publisher=published, events=events)
+    trigger = trigger_of(published)
     batch = dynamodb_stream_event(insert(product("SKU-1", 5)))
     del batch["Records"][0]["dynamodb"]["Keys"]
 
@@ -132,9 +138,7 @@ def test_a_record_that_is_not_a_change_is_parked() -> None:
 def test_a_parked_change_whose_fault_is_not_published_is_redelivered() -> None:
     published = FakePublisher()
     published.fail(lambda e: e.type == "fault")
-    trigger = ChangeDataCapture(
-        stock_events, publisher=published, events=events, permanent_errors=(KeyError,)
-    )
+    trigger = trigger_of(published, permanent_errors=(KeyError,))
     batch = dynamodb_stream_event(insert({"pk": "x", "sk": "y"}))
 
     response = trigger.process(batch)
@@ -148,7 +152,7 @@ def test_a_change_whose_events_are_not_published_is_redelivered() -> None:
     # Given a bus that refuses the event of SKU-2
     published = FakePublisher()
     published.fail(lambda e: e.partition_key == "SKU-2", times=1)
-    trigger = ChangeDataCapture(stock_events, publisher=published, events=events)
+    trigger = trigger_of(published)
     batch = dynamodb_stream_event(*(insert(product(f"SKU-{i}", i)) for i in (1, 2, 3)))
 
     # When the batch is processed
@@ -167,36 +171,80 @@ def test_a_change_whose_events_are_not_published_is_redelivered() -> None:
 
 def test_an_empty_batch_publishes_nothing() -> None:
     published = FakePublisher()
-    assert ChangeDataCapture(stock_events, publisher=published, events=events).process(
-        {"Records": []}
-    ) == {"batchItemFailures": []}
+    assert trigger_of(published).process({"Records": []}) == {"batchItemFailures": []}
     assert published.calls == 0
 
 
 def test_only_dynamodb_stream_events_are_accepted() -> None:
-    trigger = ChangeDataCapture(stock_events, publisher=FakePublisher(), events=events)
+    trigger = trigger_of(FakePublisher())
     with pytest.raises(TypeError, match="DynamoDB stream events only"):
         trigger.process(kinesis_event(order_placed()))
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ({"S": "text"}, "text"),
-        ({"N": "12.5"}, Decimal("12.5")),
-        ({"BOOL": False}, False),
-        ({"NULL": True}, None),
-        ({"B": "aGk="}, b"hi"),
-        ({"SS": ["a", "b"]}, {"a", "b"}),
-        ({"NS": ["1", "2"]}, {Decimal(1), Decimal(2)}),
-        ({"BS": ["aGk="]}, {b"hi"}),
-        ({"M": {"l": {"L": [{"N": "1"}, {"S": "x"}]}}}, {"l": [Decimal(1), "x"]}),
-    ],
-)
-def test_dynamodb_json_is_decoded_to_python(value: dict[str, Any], expected: Any) -> None:
-    assert from_dynamodb(value) == expected
+def test_a_change_reads_every_dynamodb_type_as_boto3_does() -> None:
+    record = dynamodb_stream_event(insert({"pk": "a", "sk": "b"}))["Records"][0]
+    record["dynamodb"]["NewImage"] = {
+        "text": {"S": "text"},
+        "number": {"N": "12.5"},
+        "flag": {"BOOL": False},
+        "nothing": {"NULL": True},
+        "blob": {"B": "aGk="},
+        "names": {"SS": ["a", "b"]},
+        "numbers": {"NS": ["1", "2"]},
+        "nested": {"M": {"l": {"L": [{"N": "1"}, {"S": "x"}]}}},
+    }
+
+    assert change_of(record).new == {
+        "text": "text",
+        "number": Decimal("12.5"),
+        "flag": False,
+        "nothing": None,
+        "blob": Binary(b"hi"),
+        "names": {"a", "b"},
+        "numbers": {Decimal(1), Decimal(2)},
+        "nested": {"l": [Decimal(1), "x"]},
+    }
 
 
-def test_an_unknown_dynamodb_type_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown DynamoDB attribute type 'X'"):
-        from_dynamodb({"X": "?"})
+def test_changes_are_routed_to_the_first_handler_that_wants_them_and_actors_publish_nothing() -> (
+    None
+):
+    # Given a trigger that maps products and an actor's route for expiry timers
+    published = FakePublisher()
+    released: list[str] = []
+    engine = ChangeDataCapture(events=events, publisher=published)
+    engine.on(lambda change: change.keys["sk"] == "product")(stock_events)
+
+    @engine.on(lambda change: change.name == "REMOVE" and change.expired_by_ttl)
+    def release(change: Change) -> None:
+        released.append(change.keys["pk"])
+
+    batch = dynamodb_stream_event(
+        insert(product("SKU-1", 5)),
+        remove({"pk": "timer#o-1", "sk": "timer"}, expired_by_ttl=True),
+        insert({"pk": "x", "sk": "other"}),
+    )
+
+    # When a product change, an expired timer and a change nobody wants arrive
+    response = engine.process(batch)
+
+    # Then each goes to its own handler, the actor's publishes nothing, the third is skipped
+    assert response == {"batchItemFailures": []}
+    assert [e.stock_level.sku for e in published.of_type(StockLevelChanged)] == ["SKU-1"]
+    assert released == ["timer#o-1"]
+
+
+def test_every_event_a_change_produced_binds_the_log_context() -> None:
+    seen: list[str] = []
+    engine = trigger_of(FakePublisher(), on_event=lambda event: seen.append(event.correlation_id))
+
+    engine.process(dynamodb_stream_event(insert(product("SKU-1", 5)), insert(product("SKU-2", 1))))
+
+    assert seen == ["SKU-1", "SKU-2"]
+
+
+def test_an_engine_without_routes_is_refused() -> None:
+    with pytest.raises(LookupError, match="no handlers"):
+        ChangeDataCapture(events=events, publisher=FakePublisher()).process(
+            dynamodb_stream_event(insert(product("SKU-1", 5)))
+        )

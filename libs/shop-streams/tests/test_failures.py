@@ -53,7 +53,7 @@ def process(data: Any, handler: Callable[[OrderPlaced], None]) -> tuple[dict[str
     faults = FakePublisher()
     processor = EventProcessor(
         events=EventFactory(source="inventory"),
-        faults=faults,
+        publisher=faults,
         unknown_types="fault",
         permanent_errors=(StockRuleBroken,),
     )
@@ -101,7 +101,9 @@ def test_a_transient_failure_is_a_batch_item_failure_without_a_fault(error: Exce
 
     faults = FakePublisher()
     processor = EventProcessor(
-        events=EventFactory(source="inventory"), faults=faults, permanent_errors=(StockRuleBroken,)
+        events=EventFactory(source="inventory"),
+        publisher=faults,
+        permanent_errors=(StockRuleBroken,),
     )
     processor.on(OrderPlaced)(raising(error))
     response = processor.process(batch)

@@ -47,7 +47,7 @@ def faults() -> FakePublisher:
 def listener(faults: FakePublisher, reserver: Reserver, **options: Any) -> EventProcessor:
     processor = EventProcessor(
         events=EventFactory(source=SERVICE, function_name="inventory-test-listener"),
-        faults=faults,
+        publisher=faults,
         permanent_errors=(CannotReserve,),
         **options,
     )
@@ -199,7 +199,7 @@ def test_types_without_a_handler_can_be_faults(faults: FakePublisher) -> None:
 
 def test_events_are_routed_by_type(faults: FakePublisher) -> None:
     seen: list[tuple[str, str]] = []
-    processor = EventProcessor(events=EventFactory(source=SERVICE), faults=faults)
+    processor = EventProcessor(events=EventFactory(source=SERVICE), publisher=faults)
     processor.on(OrderPlaced)(lambda e: seen.append(("placed", e.order.id)))
     processor.on(OrderCancelled)(lambda e: seen.append(("cancelled", e.order.id)))
     cancelled = json.loads(order_placed("o-1").to_json()) | {"type": "order-cancelled"}
@@ -234,7 +234,7 @@ def test_a_fault_that_cannot_be_published_still_leaves_the_record_failed(
 
     # Then it is reported instead, so the stream retries it: nothing is lost
     assert response["batchItemFailures"] == [{"itemIdentifier": sequence_numbers(batch)[0]}]
-    assert "fault events not published" in caplog.text
+    assert "events not published" in caplog.text
 
 
 def test_a_fault_record_can_be_resubmitted_as_it_was(faults: FakePublisher) -> None:
@@ -358,7 +358,7 @@ def test_the_on_event_hook_sees_each_event_before_its_handler(faults: FakePublis
     reserver = Reserver()
     processor = EventProcessor(
         events=EventFactory(source=SERVICE),
-        faults=faults,
+        publisher=faults,
         on_event=lambda e: order.append(e.correlation_id),
     )
     processor.on(OrderPlaced)(lambda e: order.append(f"handled {e.order.id}"))
@@ -370,7 +370,7 @@ def test_the_on_event_hook_sees_each_event_before_its_handler(faults: FakePublis
 
 
 def test_misuse_is_refused_clearly(faults: FakePublisher) -> None:
-    empty = EventProcessor(events=EventFactory(source=SERVICE), faults=faults)
+    empty = EventProcessor(events=EventFactory(source=SERVICE), publisher=faults)
     with pytest.raises(LookupError, match="no handlers"):
         empty.process(kinesis_event(order_placed()))
 

@@ -126,7 +126,7 @@ def parked_by_the_listener(record: dict[str, Any]) -> FaultEvent:
 
     faults = FakePublisher()
     listener = EventProcessor(
-        events=EventFactory(source="inventory", function_name=LISTENER), faults=faults
+        events=EventFactory(source="inventory", function_name=LISTENER), publisher=faults
     )
     listener.on(OrderPlaced)(refuse)
     listener.process({"Records": [record]})

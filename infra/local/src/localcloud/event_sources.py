@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
+from shop_streams import TTL_USER_IDENTITY
 
 from localcloud.aws import ACCOUNT_ID, Aws
 from localcloud.functions import Invocation, Invoker
@@ -46,8 +47,6 @@ DEFAULT_QUEUE_BATCH_SIZE = 10
 _READ_LIMIT: dict[SourceKind, int] = {"kinesis": 10_000, "dynamodb": 1_000, "sqs": 10}
 # A failed batch is retried after a backoff that doubles from the poll interval up to this.
 MAX_RETRY_BACKOFF_SECONDS = 1.0
-# Lambda marks the records of a TTL delete so; a function tells them from deletes by a caller.
-TTL_USER_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 # A role ARN for the record's invokeIdentityArn: locally nothing assumes it.
 INVOKE_IDENTITY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/localcloud-event-source-mapping"
 

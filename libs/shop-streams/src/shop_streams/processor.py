@@ -16,9 +16,7 @@ The records behind a failed one are still handled in the same invocation.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from shop_envelope import (
@@ -26,15 +24,14 @@ from shop_envelope import (
     Envelope,
     EventFactory,
     EventRegistry,
-    FaultEvent,
     InvalidEvent,
     UnknownEventType,
 )
-from shop_publisher import EventPublisher, PublishError
+from shop_publisher import EventPublisher
 
+from shop_streams.batch import BatchReport, Failure, PartialBatchResponse, failure, publish
 from shop_streams.errors import RecordFailed
 from shop_streams.failures import FailureKind, FailurePolicy
-from shop_streams.faults import fault_for
 from shop_streams.records import (
     DYNAMODB,
     EVENTBRIDGE,
@@ -47,42 +44,15 @@ from shop_streams.records import (
     source_of,
 )
 
-logger = logging.getLogger(__name__)
-
 E = TypeVar("E", bound=DomainEvent)
 Handler = Callable[[E], None]
-PartialBatchResponse = dict[str, list[dict[str, str]]]
 UnknownTypes = Literal["skip", "fault"]
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A failed record; `fault` is what parks it, for a permanent failure only."""
-
-    record: Record
-    error: BaseException
-    kind: FailureKind
-    fault: FaultEvent | None = None
-
-
-@dataclass
-class BatchReport:
-    """`failed_items` are retried by the source; `faults` park the records that cannot succeed
-    (which count as handled once their fault is published)."""
-
-    handled: int = 0
-    skipped: int = 0
-    failed_items: list[str] = field(default_factory=list)
-    faults: list[FaultEvent] = field(default_factory=list)
-
-    def response(self) -> PartialBatchResponse:
-        return {"batchItemFailures": [{"itemIdentifier": item} for item in self.failed_items]}
 
 
 class EventProcessor:
     """Routes the events of a Kinesis, SQS or EventBridge Lambda event to handlers by type.
 
-    >>> listener = EventProcessor(events=EventFactory(source="inventory"), faults=publisher)
+    >>> listener = EventProcessor(events=EventFactory(source="inventory"), publisher=publisher)
     >>> @listener.on(OrderPlaced)
     ... def reserve(event: OrderPlaced) -> None: ...
     >>> def handle(event, context):
@@ -93,19 +63,19 @@ class EventProcessor:
         self,
         *,
         events: EventFactory,
-        faults: EventPublisher,
+        publisher: EventPublisher,
         unknown_types: UnknownTypes = "skip",
         permanent_errors: Iterable[type[BaseException]] = (),
         on_event: Callable[[Envelope], None] | None = None,
     ) -> None:
         """`events` stamps the fault events and names this service: events whose source is the
-        same service are skipped. `unknown_types="fault"` treats an event of a type no handler is
-        registered for as a permanent failure, for functions whose subscription filter should
-        never let one through. `permanent_errors` are the handler errors no retry can mend: they
-        are parked at once instead of retried. `on_event` is called with every event before its
-        handler (to bind log context)."""
+        same service are skipped; `publisher` publishes the faults. `unknown_types="fault"` treats
+        an event of a type no handler is registered for as a permanent failure, for functions
+        whose subscription filter should never let one through. `permanent_errors` are the
+        handler errors no retry can mend: they are parked at once instead of retried. `on_event`
+        is called with every event before its handler (to bind log context)."""
         self._events = events
-        self._faults = faults
+        self._publisher = publisher
         self._unknown_types = unknown_types
         self._policy = FailurePolicy(permanent_errors)
         self._on_event = on_event
@@ -159,36 +129,28 @@ class EventProcessor:
                 # A FIFO queue keeps order only if nothing behind a failed message is handled.
                 report.failed_items.append(record_of(source, raw).item_identifier)
                 continue
-            failure = self._dispatch(source, raw, read_body, report)
-            if failure is None:
+            failed = self._dispatch(source, raw, read_body, report)
+            if failed is None:
                 continue
-            if failure.fault is None:
-                report.failed_items.append(failure.record.item_identifier)
+            if failed.fault is None:
+                report.failed_items.append(failed.record.item_identifier)
                 continue
-            report.faults.append(failure.fault)
+            report.faults.append(failed.fault)
             if stop_at_first_failure:
                 # Parked before the next message is handled, or not at all: order is kept.
-                report.failed_items.extend(self._park([failure]))
+                report.failed_items.extend(self._park([failed]))
             else:
-                parked.append(failure)
+                parked.append(failed)
         report.failed_items.extend(self._park(parked))
-        logger.info(
-            "batch processed",
-            extra={
-                "handled": report.handled,
-                "skipped": report.skipped,
-                "parked": len(report.faults),
-                "failed": len(report.failed_items),
-            },
-        )
+        report.log()
         return report
 
     def _process_single(self, source: str, raw: Mapping[str, Any]) -> None:
-        failure = self._dispatch(source, raw, body_reader(source), BatchReport())
-        if failure is None:
+        failed = self._dispatch(source, raw, body_reader(source), BatchReport())
+        if failed is None:
             return
-        if failure.kind is FailureKind.TRANSIENT or self._park([failure]):
-            raise RecordFailed(failure.record.record_id, failure.error) from failure.error
+        if failed.kind is FailureKind.TRANSIENT or self._park([failed]):
+            raise RecordFailed(failed.record.record_id, failed.error) from failed.error
 
     def _dispatch(
         self,
@@ -197,7 +159,7 @@ class EventProcessor:
         read_body: Callable[[Mapping[str, Any]], Body],
         report: BatchReport,
     ) -> Failure | None:
-        """Handle one record; the failure, with its fault event, if it failed."""
+        """Handle one record; the failure, with its fault event if it is permanent."""
         try:
             event = self._registry.parse(read_body(raw))
         except UnknownEventType as unknown:
@@ -231,9 +193,6 @@ class EventProcessor:
         report.handled += 1
         return None
 
-    def _is_own(self, event: Envelope) -> bool:
-        return event.tags.source == self._events.source
-
     def _failed(
         self,
         record: Record,
@@ -241,36 +200,18 @@ class EventProcessor:
         kind: FailureKind,
         event: Envelope | None = None,
     ) -> Failure:
-        logger.warning(
-            "record failed",
-            extra={
-                "record_id": record.record_id,
-                "failure": kind.value,
-                "error_type": type(error).__name__,
-                "error": str(error),
-                "event_type": event.type if event else None,
-                "event_id": event.id if event else None,
-            },
-        )
-        if kind is FailureKind.TRANSIENT:
-            return Failure(record, error, kind)
-        return Failure(record, error, kind, fault_for(record, error, self._events, event))
+        # The record is built only here, where it must be named: most records never fail.
+        return failure(record, error, kind, self._events, event)
+
+    def _is_own(self, event: Envelope) -> bool:
+        return event.tags.source == self._events.source
 
     def _park(self, failures: list[Failure]) -> list[str]:
         """Publish the faults of permanent failures; the records whose fault could not be
-        published, which the source must then retry (their fault ids are deterministic, so a
-        later success parks each once)."""
-        faults = [failure.fault for failure in failures if failure.fault is not None]
-        if not faults:
-            return []
-        try:
-            self._faults.publish(faults)
-        except PublishError as error:
-            unpublished = {entry.event.id for entry in error.failed}
-            logger.error("fault events not published", extra={"unpublished": len(unpublished)})
-            return [
-                failure.record.item_identifier
-                for failure in failures
-                if failure.fault is not None and failure.fault.id in unpublished
-            ]
-        return []
+        published, which the source must then retry."""
+        faults = {f.fault.id: f for f in failures if f.fault is not None}
+        return publish(
+            self._publisher,
+            [f.fault for f in faults.values() if f.fault is not None],
+            {fault_id: f.record for fault_id, f in faults.items()},
+        )

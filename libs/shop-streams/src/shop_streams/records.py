@@ -16,6 +16,9 @@ KINESIS = "aws:kinesis"
 SQS = "aws:sqs"
 DYNAMODB = "aws:dynamodb"
 EVENTBRIDGE = "aws:events"
+# The identity DynamoDB documents on a stream's REMOVE record made by TTL expiry rather than by a
+# caller: how a function tells the two apart.
+TTL_USER_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ from typing import Any, Protocol
 from shop_envelope import Envelope, EventFactory, Fault, FaultEvent
 from shop_publisher import EventPublisher, PublishError
 
+from shop_streams.batch import PartialBatchResponse
 from shop_streams.faults import MAX_MESSAGE_CHARS, fault_id
-from shop_streams.processor import PartialBatchResponse
 from shop_streams.records import DYNAMODB, EVENTBRIDGE, KINESIS, SQS, Record, records_of
 
 logger = logging.getLogger(__name__)

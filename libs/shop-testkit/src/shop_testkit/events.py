@@ -16,20 +16,22 @@ import copy
 import hashlib
 import itertools
 import json
-import math
 import secrets
 import time
 import uuid
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from urllib.parse import urlencode
 
 from pydantic import BaseModel
+from shop_streams import TTL_USER_IDENTITY
+
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeSerializer
 
 Payload: TypeAlias = bytes | str | BaseModel
 StreamEventName: TypeAlias = Literal["INSERT", "MODIFY", "REMOVE"]
@@ -47,8 +49,6 @@ _DYNAMODB_COUNTER_DIGITS = 28 - len(_DYNAMODB_SEQUENCE_PREFIX)
 # Stream records are unique and ordered across the whole test session, as on a real stream.
 _dynamodb_sequence = itertools.count(1)
 
-# The identity AWS documents on a REMOVE record made by TTL expiry rather than by a caller.
-_TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 _HTTP_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -259,51 +259,27 @@ def remove(
     )
 
 
-def _number(value: int | float | Decimal) -> str:
-    if isinstance(value, Decimal) and not value.is_finite():
-        raise ValueError(f"DynamoDB numbers are finite, not {value}")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"DynamoDB numbers are finite, not {value}")
-        return repr(value)
-    return str(value)
+@cache
+def _serializer() -> TypeSerializer:
+    """boto3's own DynamoDB JSON writer, writing binary as a Lambda event carries it (base64
+    text), and refusing what DynamoDB refuses: empty sets, floats (use `Decimal` or `int`)."""
+    from boto3.dynamodb.types import TypeSerializer
 
+    class LambdaEventSerializer(TypeSerializer):
+        # boto3 keeps binary as bytes (botocore encodes it on the way out); a Lambda event's
+        # JSON holds it as base64 text. Overrides boto3's writer of B, which BS uses too.
+        def _serialize_b(self, value: Any) -> str:
+            return base64.b64encode(bytes(value)).decode("ascii")
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+    return LambdaEventSerializer()
 
 
 def to_dynamodb(value: Any) -> dict[str, Any]:
-    """One Python value as a DynamoDB JSON attribute value (`{"S": "x"}`, `{"N": "1"}`, ...)."""
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, str):
-        return {"S": value}
-    if _is_number(value):
-        return {"N": _number(value)}
-    if isinstance(value, bytes | bytearray):
-        return {"B": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, Mapping):
-        return {"M": {str(key): to_dynamodb(item) for key, item in value.items()}}
-    if isinstance(value, list | tuple):
-        return {"L": [to_dynamodb(item) for item in value]}
-    if isinstance(value, Set):
-        return _set(value)
-    raise TypeError(f"no DynamoDB type for {type(value).__name__}")
-
-
-def _set(value: Set[Any]) -> dict[str, Any]:
-    if not value:
-        raise ValueError("DynamoDB has no empty sets")
-    if all(isinstance(item, str) for item in value):
-        return {"SS": sorted(value)}
-    if all(_is_number(item) for item in value):
-        return {"NS": [_number(item) for item in sorted(value)]}
-    if all(isinstance(item, bytes | bytearray) for item in value):
-        return {"BS": [base64.b64encode(item).decode("ascii") for item in sorted(value)]}
-    raise TypeError("a DynamoDB set holds only strings, only numbers or only bytes")
+    """One Python value as a DynamoDB JSON attribute value (`{"S": "x"}`, `{"N": "1"}`, ...) as a
+    DynamoDB stream Lambda event carries it."""
+    if isinstance(value, Set) and not value:
+        raise ValueError("DynamoDB has no empty sets")  # boto3 would write an invalid {"NS": []}
+    return dict(_serializer().serialize(value))
 
 
 def _image(image: Mapping[str, Any]) -> dict[str, Any]:
@@ -355,7 +331,7 @@ def dynamodb_stream_event(
             eventSourceARN=arn,
         )
         if change.expired_by_ttl:
-            record["userIdentity"] = dict(_TTL_IDENTITY)
+            record["userIdentity"] = dict(TTL_USER_IDENTITY)
         records.append(record)
     event["Records"] = records
     return event

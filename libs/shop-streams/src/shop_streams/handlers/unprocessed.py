@@ -11,35 +11,23 @@ What the service's mappings gave up on is read back from its stream and parked a
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-from shop_envelope import EventFactory
+from pydantic import Field
+from shop_envelope.settings import FunctionSettings
 from shop_observability import instrumented
 from shop_publisher import EventBridgePublisher
 
 from shop_streams.unprocessed import AwsStreamRecords, UnprocessedRecords
 
 
-class UnprocessedSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    service: str = Field(alias="POWERTOOLS_SERVICE_NAME", min_length=1)
-    stage: str = Field(alias="STAGE", min_length=1)
-    bus_name: str = Field(alias="BUS_NAME", min_length=1)
-    region: str | None = Field(default=None, alias="AWS_REGION")
-    function_name: str | None = Field(default=None, alias="AWS_LAMBDA_FUNCTION_NAME")
+class UnprocessedSettings(FunctionSettings):
+    bus_name: str = Field(alias="BUS_NAME", min_length=1, description="Where the faults go.")
 
 
-settings = UnprocessedSettings.model_validate(dict(os.environ))
+settings = UnprocessedSettings.from_environment()
 unprocessed = UnprocessedRecords(
-    events=EventFactory(
-        source=settings.service,
-        stage=settings.stage,
-        region=settings.region,
-        function_name=settings.function_name,
-    ),
+    events=settings.event_factory(),
     publisher=EventBridgePublisher(settings.bus_name),
     streams=AwsStreamRecords(region=settings.region),
 )
