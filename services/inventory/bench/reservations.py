@@ -10,11 +10,11 @@ over a plain write; the figure in reservations/s says how fast the local cloud d
 import time
 
 from inventory.adapters.dynamodb import DynamoDBStockLedger
-from inventory.adapters.items import table_definition
 from inventory.domain import Money, Product
 from inventory.events import OrderPlaced, PlacedOrder
-from inventory.listener import build_listener
 from inventory.model import Inventory
+from inventory.rules import listener as listener_rules
+from inventory.table import table_definition
 from localcloud.aws import Aws
 from localcloud.moto_server import MotoServer
 from shop_bench import Comparison, report
@@ -47,8 +47,8 @@ with MotoServer() as server:
     inventory = Inventory(DynamoDBStockLedger("reservations", client=dynamodb))
     for sku in PRODUCTS:
         inventory.list_product(Product(sku, sku, Money(100, "EUR")), initial_stock=1_000_000)
-    listener = build_listener(
-        inventory, events=EventFactory(source="inventory"), faults=FakePublisher()
+    listener = listener_rules.build(
+        inventory, events=EventFactory(source="inventory"), publisher=FakePublisher()
     )
     orders = batch("order")
 

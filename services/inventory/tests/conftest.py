@@ -5,16 +5,17 @@ trigger and expiry functions receive."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import pytest
 from inventory.adapters.dynamodb import DynamoDBStockLedger
-from inventory.adapters.items import TTL_ATTRIBUTE, table_definition
 from inventory.adapters.memory import InMemoryStockLedger
 from inventory.domain import Money, Product
 from inventory.ports import StockLedger
+from inventory.table import TTL_ATTRIBUTE, table_definition
 from localcloud.aws import Aws
 from localcloud.moto_server import MotoServer
+from shop_envelope.settings import FunctionSettings
 from shop_testkit import TableStream
 
 if TYPE_CHECKING:
@@ -96,3 +97,31 @@ def stock_up() -> StockUp:
             )
 
     return list_products
+
+
+S = TypeVar("S", bound=FunctionSettings)
+
+
+class SettingsFor(Protocol):
+    def __call__(self, settings_class: type[S], function: str, **environment: str) -> S: ...
+
+
+@pytest.fixture
+def settings_for() -> SettingsFor:
+    """`settings_for(ListenerSettings, "listener")`: a function's settings as its stack sets them
+    for stage `test` (the service's identity, its bus and table), `environment` on top."""
+
+    def settings(settings_class: type[S], function: str, **environment: str) -> S:
+        return settings_class.from_environment(
+            {
+                "POWERTOOLS_SERVICE_NAME": "inventory",
+                "STAGE": "test",
+                "AWS_REGION": REGION,
+                "AWS_LAMBDA_FUNCTION_NAME": f"inventory-test-{function}",
+                "BUS_NAME": "event-hub-test-bus",
+                "TABLE_NAME": TABLE,
+                **environment,
+            }
+        )
+
+    return settings

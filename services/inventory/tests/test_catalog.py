@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from inventory.adapters.dynamodb import DynamoDBStockLedger
-from inventory.adapters.items import table_definition
 from inventory.cli import CatalogError, main, read_catalog
 from inventory.domain import StockLevel
+from inventory.table import table_definition
 from localcloud.aws import Aws
 
 SEED = Path(__file__).parents[1] / "seed" / "catalog.json"

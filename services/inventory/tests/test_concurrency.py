@@ -6,17 +6,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import boto3
+from inventory import bootstrap
 from inventory.adapters.dynamodb import DynamoDBStockLedger
-from inventory.changes import ChangeMeaning
 from inventory.domain import Line, Money, Product, ReservationStatus, StockLevel
 from inventory.events import InventoryReservationFailed, InventoryReserved
 from inventory.model import Inventory
+from inventory.settings import TriggerSettings
 from localcloud.aws import Aws
-from shop_envelope import EventFactory
-from shop_streams import ChangeDataCapture
 from shop_testkit import FakePublisher, TableStream
 
 if TYPE_CHECKING:
+    from conftest import SettingsFor
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ORDERS = 20
@@ -24,7 +24,7 @@ UNITS = 5
 
 
 def test_twenty_orders_racing_for_five_units_reserve_exactly_five(
-    aws: Aws, dynamodb: "DynamoDBClient", table_stream: TableStream
+    aws: Aws, dynamodb: "DynamoDBClient", table_stream: TableStream, settings_for: "SettingsFor"
 ) -> None:
     # Given the last five units of a product
     Inventory(DynamoDBStockLedger("inventory-test", client=dynamodb)).list_product(
@@ -54,8 +54,7 @@ def test_twenty_orders_racing_for_five_units_reserve_exactly_five(
 
     # And the trigger tells the rest of the system exactly that
     published = FakePublisher()
-    events = EventFactory(source="inventory")
-    ChangeDataCapture(ChangeMeaning(events), publisher=published, events=events).process(
+    bootstrap.trigger(settings_for(TriggerSettings, "trigger"), publisher=published).process(
         table_stream.read()
     )
     assert len(published.of_type(InventoryReserved)) == UNITS

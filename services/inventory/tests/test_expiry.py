@@ -3,8 +3,8 @@
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from inventory import bootstrap
 from inventory.adapters.dynamodb import DynamoDBStockLedger
-from inventory.adapters.items import expiry_item, expiry_key
 from inventory.domain import (
     Line,
     Money,
@@ -14,13 +14,15 @@ from inventory.domain import (
     StockLevel,
     new_reservation,
 )
-from inventory.expiry import release_expired_reservations
 from inventory.model import Inventory
-from shop_envelope import EventFactory, FaultEvent
+from inventory.settings import ExpirySettings
+from inventory.table import expiry_item, expiry_key
+from shop_envelope import FaultEvent
 from shop_streams import ChangeDataCapture
 from shop_testkit import FakePublisher, dynamodb_stream_event, remove
 
 if TYPE_CHECKING:
+    from conftest import SettingsFor
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
@@ -37,11 +39,11 @@ def faults() -> FakePublisher:
 
 
 @pytest.fixture
-def expiry(inventory: Inventory, faults: FakePublisher) -> ChangeDataCapture:
-    return ChangeDataCapture(
-        release_expired_reservations(inventory),
-        publisher=faults,
-        events=EventFactory(source="inventory", function_name="inventory-expiry"),
+def expiry(
+    inventory: Inventory, faults: FakePublisher, settings_for: "SettingsFor"
+) -> ChangeDataCapture:
+    return bootstrap.expiry(
+        settings_for(ExpirySettings, "expiry"), ledger=inventory.ledger, publisher=faults
     )
 
 
@@ -100,14 +102,13 @@ def test_a_timer_deleted_by_a_caller_releases_nothing(
 
 
 def test_an_expiry_that_cannot_be_applied_now_is_retried_and_parks_nothing(
-    dynamodb: "DynamoDBClient", faults: FakePublisher
+    dynamodb: "DynamoDBClient", faults: FakePublisher, settings_for: "SettingsFor"
 ) -> None:
     # Given a ledger whose table is gone (an outage, a wrong setting)
-    broken = Inventory(DynamoDBStockLedger("no-such-table", client=dynamodb))
-    expiry = ChangeDataCapture(
-        release_expired_reservations(broken),
+    expiry = bootstrap.expiry(
+        settings_for(ExpirySettings, "expiry"),
+        ledger=DynamoDBStockLedger("no-such-table", client=dynamodb),
         publisher=faults,
-        events=EventFactory(source="inventory"),
     )
     timer = expiry_item(new_reservation("order-1", [Line("MUG", 1)], expires_at=1))
 

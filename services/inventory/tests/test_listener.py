@@ -2,9 +2,10 @@
 
 import json
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
+from inventory import bootstrap
 from inventory.adapters.memory import InMemoryStockLedger
 from inventory.domain import ReleaseReason, ReservationStatus, StockLevel
 from inventory.events import (
@@ -15,11 +16,13 @@ from inventory.events import (
     OrderReference,
     PlacedOrder,
 )
-from inventory.listener import build_listener
-from inventory.model import Inventory
+from inventory.settings import ListenerSettings
 from shop_envelope import DomainEvent, EventFactory, FaultEvent, deterministic_id
 from shop_streams import EventProcessor
 from shop_testkit import FakePublisher, kinesis_event
+
+if TYPE_CHECKING:
+    from conftest import SettingsFor
 
 StockUp = Callable[..., None]
 bff = EventFactory(source="order-bff", stage="test")
@@ -67,11 +70,11 @@ def faults() -> FakePublisher:
 
 
 @pytest.fixture
-def listener(ledger: InMemoryStockLedger, faults: FakePublisher) -> EventProcessor:
-    return build_listener(
-        Inventory(ledger),
-        events=EventFactory(source="inventory", stage="test", function_name="inventory-listener"),
-        faults=faults,
+def listener(
+    ledger: InMemoryStockLedger, faults: FakePublisher, settings_for: "SettingsFor"
+) -> EventProcessor:
+    return bootstrap.listener(
+        settings_for(ListenerSettings, "listener"), ledger=ledger, publisher=faults
     )
 
 

@@ -32,7 +32,7 @@ def ledger() -> InMemoryStockLedger:
 @pytest.fixture
 def inventory(ledger: InMemoryStockLedger, stock_up: StockUp) -> Inventory:
     stock_up(ledger, SKU_1=5, SKU_2=1)
-    return Inventory(ledger, hold_seconds=600, clock=lambda: NOW)
+    return Inventory(ledger, hold_seconds=600, clock=lambda: NOW * 1000)
 
 
 def test_lines_of_the_same_product_are_held_together(inventory: Inventory) -> None:

@@ -26,7 +26,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from inventory.adapters.dynamodb import DynamoDBStockLedger
-from inventory.adapters.items import table_definition
 from inventory.adapters.memory import InMemoryStockLedger
 from inventory.domain import (
     CannotCommit,
@@ -39,6 +38,7 @@ from inventory.domain import (
 )
 from inventory.model import Inventory
 from inventory.ports import StockLedger
+from inventory.table import table_definition
 from moto import mock_aws
 
 SKUS = ("SKU-A", "SKU-B", "SKU-C")

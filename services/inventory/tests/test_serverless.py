@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inventory.adapters.items import (
+from inventory.events import CONSUMED
+from inventory.table import (
     ATTRIBUTE_DEFINITIONS,
     EXPIRY_SK,
     KEY_SCHEMA,
@@ -18,7 +19,6 @@ from inventory.adapters.items import (
     STREAM_VIEW_TYPE,
     TTL_ATTRIBUTE,
 )
-from inventory.events import CONSUMED
 
 SERVICE = Path(__file__).resolve().parents[1]
 SERVERLESS = SERVICE.parents[1] / "make" / "serverless"

@@ -4,15 +4,13 @@ events it means, published once per fact."""
 from typing import TYPE_CHECKING
 
 import pytest
+from inventory import bootstrap
 from inventory.adapters.dynamodb import DynamoDBStockLedger
-from inventory.adapters.items import reservation_item
-from inventory.changes import ChangeMeaning
 from inventory.domain import (
     Line,
     Money,
     Product,
     ReleaseReason,
-    ReservationStatus,
     new_reservation,
 )
 from inventory.events import (
@@ -24,11 +22,14 @@ from inventory.events import (
     StockLevelChanged,
 )
 from inventory.model import Inventory
-from shop_envelope import EventFactory, FaultEvent, deterministic_id
+from inventory.settings import TriggerSettings
+from inventory.table import reservation_item
+from shop_envelope import FaultEvent, deterministic_id
 from shop_streams import ChangeDataCapture
 from shop_testkit import FakePublisher, TableStream, dynamodb_stream_event, modify
 
 if TYPE_CHECKING:
+    from conftest import SettingsFor
     from mypy_boto3_dynamodb import DynamoDBClient
 
 CLOCK_MS = 1_800_000_000_000
@@ -36,8 +37,8 @@ CLOCK_MS = 1_800_000_000_000
 
 @pytest.fixture
 def inventory(dynamodb: "DynamoDBClient") -> Inventory:
-    ledger = DynamoDBStockLedger("inventory-test", client=dynamodb, clock_ms=lambda: CLOCK_MS)
-    return Inventory(ledger, hold_seconds=600, clock=lambda: CLOCK_MS / 1000)
+    ledger = DynamoDBStockLedger("inventory-test", client=dynamodb, clock=lambda: CLOCK_MS)
+    return Inventory(ledger, hold_seconds=600, clock=lambda: CLOCK_MS)
 
 
 @pytest.fixture
@@ -46,14 +47,8 @@ def published() -> FakePublisher:
 
 
 @pytest.fixture
-def trigger(published: FakePublisher) -> ChangeDataCapture:
-    events = EventFactory(source="inventory", stage="test", function_name="inventory-trigger")
-    return ChangeDataCapture(
-        ChangeMeaning(events),
-        publisher=published,
-        events=events,
-        permanent_errors=ChangeMeaning.permanent_errors,
-    )
+def trigger(published: FakePublisher, settings_for: "SettingsFor") -> ChangeDataCapture:
+    return bootstrap.trigger(settings_for(TriggerSettings, "trigger"), publisher=published)
 
 
 @pytest.fixture
@@ -256,4 +251,4 @@ def test_an_unreadable_change_is_parked_and_the_stream_moves_on(
     [fault] = published.of_type(FaultEvent)
     assert fault.fault.error_type == "UnreadableItem"
     assert "RESERVATION#order-1" in fault.fault.message
-    assert ReservationStatus.RESERVED not in published.types
+    assert "inventory-reserved" not in published.types

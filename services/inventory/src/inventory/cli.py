@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 
 import boto3
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from shop_envelope import describe
 
+from inventory import SERVICE
 from inventory.adapters.dynamodb import DynamoDBStockLedger
 from inventory.domain import InventoryError, Money, Product
 from inventory.model import Inventory
@@ -58,11 +60,7 @@ def read_catalog(path: Path) -> list[SeedProduct]:
     except OSError as error:
         raise CatalogError(f"{path}: {error.strerror}") from None
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in e['loc']) or '(file)'}: {e['msg']}"
-            for e in error.errors(include_url=False)[:10]
-        )
-        raise CatalogError(f"{path}: {problems}") from None
+        raise CatalogError(f"{path}: {describe(error, limit=10, root='(file)')}") from None
     duplicates = sorted({p.sku for p in products if [q.sku for q in products].count(p.sku) > 1})
     if duplicates:
         raise CatalogError(f"{path}: skus listed more than once: {', '.join(duplicates)}")
@@ -123,7 +121,7 @@ def connect(stage: str, local_cloud: Path | None) -> DynamoDBStockLedger:
         options = {"endpoint_url": endpoints["aws"], "region_name": endpoints["region"]}
         options.update(LOCAL_CREDENTIALS)
     session = boto3.session.Session()
-    stack = f"inventory-{stage}"
+    stack = f"{SERVICE}-{stage}"
     try:
         described = session.client("cloudformation", **options).describe_stacks(StackName=stack)
     except Exception as error:

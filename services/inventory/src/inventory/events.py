@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
-from shop_envelope import WIRE_CONFIG, DomainEvent
+from pydantic import Field
+from shop_envelope import DomainEvent, WireModel
 
 from inventory.domain import MAX_LINES, ReleaseReason
 
 Sku = str
-
-
-class WireModel(BaseModel):
-    model_config = WIRE_CONFIG
 
 
 # ---- consumed ----------------------------------------------------------------------------------

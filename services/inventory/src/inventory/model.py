@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from time import time
+
+from shop_envelope import now_ms
 
 from inventory.domain import (
     CannotCommit,
@@ -31,6 +32,7 @@ from inventory.ports import StockLedger
 
 logger = logging.getLogger(__name__)
 
+# The one default of the hold time: settings and templates that name none get this one.
 DEFAULT_HOLD_SECONDS = 2 * 3600
 
 
@@ -42,12 +44,12 @@ class Inventory:
 
     ledger: StockLedger
     hold_seconds: int = DEFAULT_HOLD_SECONDS
-    clock: Callable[[], float] = time
+    clock: Callable[[], int] = now_ms  # epoch ms, the one clock of the service
 
     def reserve(self, order_id: str, lines: Iterable[Line]) -> Reservation:
         """Hold every line of the order, or none and record which were short."""
         reservation = new_reservation(
-            order_id, lines, expires_at=int(self.clock()) + self.hold_seconds
+            order_id, lines, expires_at=self.clock() // 1000 + self.hold_seconds
         )
         try:
             self.ledger.reserve(reservation)

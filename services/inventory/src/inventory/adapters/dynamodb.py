@@ -21,15 +21,6 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from shop_envelope import now_ms
 
-from inventory.adapters.items import (
-    expiry_item,
-    expiry_key,
-    product_key,
-    reservation_item,
-    reservation_key,
-    reservation_of,
-    stock_of,
-)
 from inventory.domain import (
     InsufficientStock,
     InventoryError,
@@ -46,6 +37,15 @@ from inventory.domain import (
     UnknownProduct,
 )
 from inventory.ports import Settlement
+from inventory.table import (
+    expiry_item,
+    expiry_key,
+    product_key,
+    reservation_item,
+    reservation_key,
+    reservation_of,
+    stock_of,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -123,14 +123,14 @@ class DynamoDBStockLedger:
         table_name: str,
         *,
         client: DynamoDBClient | None = None,
-        clock_ms: Callable[[], int] = now_ms,
+        clock: Callable[[], int] = now_ms,
         max_attempts: int = 5,
         backoff_base_seconds: float = 0.02,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.table_name = table_name
         self._client = client
-        self._clock_ms = clock_ms
+        self._clock = clock
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base_seconds
         self._sleep = sleep
@@ -147,7 +147,7 @@ class DynamoDBStockLedger:
     # ---- reservations --------------------------------------------------------------------------
 
     def reserve(self, reservation: Reservation) -> None:
-        now = self._clock_ms()
+        now = self._clock()
         operations: list[Any] = [
             {
                 "Put": {
@@ -194,7 +194,7 @@ class DynamoDBStockLedger:
         try:
             self.client.put_item(
                 TableName=self.table_name,
-                Item=_to_dynamodb(reservation_item(reservation, changed_at=self._clock_ms())),
+                Item=_to_dynamodb(reservation_item(reservation, changed_at=self._clock())),
                 ConditionExpression=_NEW,
                 ExpressionAttributeNames=_names(_NEW),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -218,7 +218,7 @@ class DynamoDBStockLedger:
             raise ReservationNotFound(order_id)
         if reservation.is_settled:
             raise ReservationSettled(order_id, reservation.status)
-        now = self._clock_ms()
+        now = self._clock()
         settle, values = f"SET #status = :outcome, {_STAMP}", {"outcome": str(outcome)}
         if reason is not None:
             settle, values = (
@@ -304,7 +304,7 @@ class DynamoDBStockLedger:
                     currency=product.price.currency,
                     stock=initial_stock,
                     zero=0,
-                    now=self._clock_ms(),
+                    now=self._clock(),
                     one=1,
                 ),
             )
@@ -323,7 +323,7 @@ class DynamoDBStockLedger:
                 UpdateExpression=update,
                 ConditionExpression=exists,
                 ExpressionAttributeNames=_names(update, exists),
-                ExpressionAttributeValues=_values(quantity=quantity, now=self._clock_ms(), one=1),
+                ExpressionAttributeValues=_values(quantity=quantity, now=self._clock(), one=1),
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:

@@ -2,23 +2,12 @@
 
 from typing import Any
 
-from shop_observability import adopt_loggers, instrumented
-from shop_publisher import EventBridgePublisher
-from shop_streams import ChangeDataCapture
+from shop_observability import instrumented
 
-from inventory.adapters.dynamodb import DynamoDBStockLedger
-from inventory.expiry import release_expired_reservations
-from inventory.model import Inventory
+from inventory import bootstrap
 from inventory.settings import ExpirySettings
 
-settings = ExpirySettings.from_environment()
-adopt_loggers("inventory")
-events = settings.event_factory()
-expiry = ChangeDataCapture(
-    release_expired_reservations(Inventory(DynamoDBStockLedger(settings.table_name))),
-    publisher=EventBridgePublisher(settings.bus_name),
-    events=events,
-)
+expiry = bootstrap.expiry(ExpirySettings.from_environment())
 
 
 @instrumented

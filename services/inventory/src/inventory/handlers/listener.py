@@ -2,25 +2,12 @@
 
 from typing import Any
 
-from shop_observability import adopt_loggers, bind_event, instrumented
-from shop_publisher import EventBridgePublisher
+from shop_observability import instrumented
 
-from inventory.adapters.dynamodb import DynamoDBStockLedger
-from inventory.listener import build_listener
-from inventory.model import Inventory
+from inventory import bootstrap
 from inventory.settings import ListenerSettings
 
-settings = ListenerSettings.from_environment()
-adopt_loggers("inventory")
-listener = build_listener(
-    Inventory(
-        DynamoDBStockLedger(settings.table_name),
-        hold_seconds=settings.reservation_hold_seconds,
-    ),
-    events=settings.event_factory(),
-    faults=EventBridgePublisher(settings.bus_name),
-    on_event=bind_event,
-)
+listener = bootstrap.listener(ListenerSettings.from_environment())
 
 
 @instrumented

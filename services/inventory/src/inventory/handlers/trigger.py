@@ -2,22 +2,12 @@
 
 from typing import Any
 
-from shop_observability import adopt_loggers, instrumented
-from shop_publisher import EventBridgePublisher
-from shop_streams import ChangeDataCapture
+from shop_observability import instrumented
 
-from inventory.changes import ChangeMeaning
+from inventory import bootstrap
 from inventory.settings import TriggerSettings
 
-settings = TriggerSettings.from_environment()
-adopt_loggers("inventory")
-events = settings.event_factory()
-trigger = ChangeDataCapture(
-    ChangeMeaning(events),
-    publisher=EventBridgePublisher(settings.bus_name),
-    events=events,
-    permanent_errors=ChangeMeaning.permanent_errors,
-)
+trigger = bootstrap.trigger(TriggerSettings.from_environment())
 
 
 @instrumented

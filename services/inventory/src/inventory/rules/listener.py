@@ -1,4 +1,4 @@
-"""The listener's routes: which order event does what to the stock."""
+"""The listener's rules: which order event does what to the stock."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from inventory.events import OrderCancelled, OrderExpired, OrderFulfillmentReque
 from inventory.model import Inventory
 
 
-def build_listener(
+def build(
     inventory: Inventory,
     *,
     events: EventFactory,
-    faults: EventPublisher,
+    publisher: EventPublisher,
     on_event: Callable[[Envelope], None] | None = None,
 ) -> EventProcessor:
     # The subscription filter lets only these types through, so any other type is a fault. An
@@ -26,7 +26,7 @@ def build_listener(
     # else (a commit before its reservation, contention, throttling) is retried by the stream.
     listener = EventProcessor(
         events=events,
-        faults=faults,
+        publisher=publisher,
         unknown_types="fault",
         permanent_errors=(InvalidOrder, CannotCommit),
         on_event=on_event,

@@ -1,24 +1,26 @@
-"""The handlers as Lambda loads them: settings from the environment, real clients against moto's
-server, events from the bus read back through a rule, as the rest of the system would see them."""
+"""The composition root as the handlers use it: settings from the environment, the real adapters
+against moto's server, events from the bus read back through a rule, as the rest of the system
+would see them; and each handler no more than that wiring."""
 
-import importlib
+import ast
 import json
-import sys
 from collections.abc import Callable
-from types import ModuleType
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from inventory import bootstrap
 from inventory.adapters.dynamodb import DynamoDBStockLedger
-from inventory.adapters.items import expiry_item
 from inventory.domain import Line, Money, Product, StockLevel
 from inventory.events import OrderPlaced, PlacedOrder
-from inventory.model import Inventory
-from inventory.settings import ListenerSettings, SettingsError
+from inventory.model import DEFAULT_HOLD_SECONDS, Inventory
+from inventory.settings import ExpirySettings, ListenerSettings, TriggerSettings
+from inventory.table import expiry_item
 from localcloud.aws import Aws
 from localcloud.testing import eventually
 from shop_envelope import EventFactory
-from shop_testkit import LambdaContext, TableStream, dynamodb_stream_event, kinesis_event, remove
+from shop_envelope.settings import SettingsError
+from shop_testkit import TableStream, dynamodb_stream_event, kinesis_event, remove
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -63,10 +65,7 @@ def environment(aws: Aws, dynamodb: "DynamoDBClient", monkeypatch: pytest.Monkey
         monkeypatch.setenv(name, value)
 
 
-def load(handler: str) -> ModuleType:
-    """The handler module imported afresh, as a cold start does."""
-    sys.modules.pop(f"inventory.handlers.{handler}", None)
-    return importlib.import_module(f"inventory.handlers.{handler}")
+HANDLERS = Path(bootstrap.__file__).parent / "handlers"
 
 
 @pytest.fixture
@@ -89,13 +88,11 @@ def test_the_listener_reserves_and_the_trigger_publishes_to_the_bus(
     placed = EventFactory(source="order-bff").create(OrderPlaced, order, partition_key="order-1")
 
     # When the listener handles it, and the trigger handles the table's changes
-    listener_response = load("listener").handle(
-        kinesis_event(placed), LambdaContext(function_name="inventory-test-listener")
-    )
+    listener = bootstrap.listener(ListenerSettings.from_environment())
+    listener_response = listener.process(kinesis_event(placed))
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "inventory-test-trigger")
-    trigger_response = load("trigger").handle(
-        table_stream.read(), LambdaContext(function_name="inventory-test-trigger")
-    )
+    trigger = bootstrap.trigger(TriggerSettings.from_environment())
+    trigger_response = trigger.process(table_stream.read())
 
     # Then the stock is held and inventory-reserved is on the bus, from the inventory
     assert listener_response == trigger_response == {"batchItemFailures": []}
@@ -116,36 +113,47 @@ def test_the_listener_reserves_and_the_trigger_publishes_to_the_bus(
 def test_the_expiry_handler_releases_what_ttl_expired(inventory: Inventory) -> None:
     reservation = inventory.reserve("order-1", [Line("MUG", 2)])
 
-    response = load("expiry").handle(
-        dynamodb_stream_event(remove(expiry_item(reservation), expired_by_ttl=True)),
-        LambdaContext(function_name="inventory-test-expiry"),
+    expiry = bootstrap.expiry(ExpirySettings.from_environment())
+    response = expiry.process(
+        dynamodb_stream_event(remove(expiry_item(reservation), expired_by_ttl=True))
     )
 
     assert response == {"batchItemFailures": []}
     assert inventory.ledger.stock("MUG") == StockLevel("MUG", 5, 0)
 
 
-def test_a_missing_setting_fails_the_cold_start_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STAGE", "test")
-    monkeypatch.setenv("BUS_NAME", BUS)
-    monkeypatch.delenv("TABLE_NAME", raising=False)
-
+def test_a_missing_setting_fails_the_cold_start_naming_it() -> None:
     with pytest.raises(SettingsError, match="TABLE_NAME: Field required"):
-        load("listener")
+        ListenerSettings.from_environment(
+            {"POWERTOOLS_SERVICE_NAME": "inventory", "STAGE": "test", "BUS_NAME": BUS}
+        )
 
 
-def test_settings_are_validated() -> None:
+def test_settings_are_validated_and_default_once() -> None:
+    identity = {"POWERTOOLS_SERVICE_NAME": "inventory", "STAGE": "t", "BUS_NAME": "b"}
     with pytest.raises(SettingsError, match="RESERVATION_HOLD_SECONDS"):
         ListenerSettings.from_environment(
-            {
-                "STAGE": "t",
-                "BUS_NAME": "b",
-                "TABLE_NAME": "x",
-                "RESERVATION_HOLD_SECONDS": "soon",
-            }
+            identity | {"TABLE_NAME": "x", "RESERVATION_HOLD_SECONDS": "soon"}
         )
     settings = ListenerSettings.from_environment(
-        {"STAGE": "t", "BUS_NAME": "b", "TABLE_NAME": "x", "AWS_LAMBDA_FUNCTION_NAME": "f"}
+        identity | {"TABLE_NAME": "x", "AWS_LAMBDA_FUNCTION_NAME": "f"}
     )
-    assert settings.reservation_hold_seconds == 7200
+    assert settings.reservation_hold_seconds == DEFAULT_HOLD_SECONDS
     assert settings.event_factory().function_name == "f"
+    assert settings.event_factory().source == "inventory"
+
+
+@pytest.mark.parametrize("function", ["listener", "trigger", "expiry"])
+def test_each_handler_is_only_its_wiring_through_the_composition_root(function: str) -> None:
+    # A handler builds its engine once, at cold start, from its settings, and hands every event
+    # to it: anything more is a rule in the wrong place.
+    module = ast.parse((HANDLERS / f"{function}.py").read_text())
+    statements = [s for s in module.body if not isinstance(s, ast.Import | ast.ImportFrom)]
+    docstring, built, handle = statements
+    assert isinstance(docstring, ast.Expr)
+    assert ast.unparse(built) == (
+        f"{function} = bootstrap.{function}({function.title()}Settings.from_environment())"
+    )
+    assert isinstance(handle, ast.FunctionDef)
+    assert handle.name == "handle"
+    assert [ast.unparse(line) for line in handle.body] == [f"return {function}.process(event)"]

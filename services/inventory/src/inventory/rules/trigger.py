@@ -1,4 +1,4 @@
-"""What each change of the inventory's table means to the rest of the system (the trigger).
+"""The trigger's rules: what each change of the inventory's table means to the rest of the system.
 
 The table is the source of truth and its stream the outbox: a command writes state, and the
 trigger turns each change into the domain events it implies, so no write can happen without its
@@ -9,21 +9,14 @@ which consumers then drop as duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from functools import wraps
 from typing import Any
 
-from shop_envelope import DomainEvent, EventFactory, deterministic_id
-from shop_streams import Change
+from shop_envelope import DomainEvent, Envelope, EventFactory, deterministic_id
+from shop_publisher import EventPublisher
+from shop_streams import Change, ChangeDataCapture
 
-from inventory.adapters.items import (
-    changed_at_of,
-    is_product,
-    is_reservation,
-    product_of,
-    reservation_of,
-    stock_of,
-    version_of,
-)
 from inventory.domain import ReservationStatus
 from inventory.events import (
     CatalogProduct,
@@ -43,6 +36,15 @@ from inventory.events import (
     Stock,
     StockLevelChanged,
 )
+from inventory.table import (
+    changed_at_of,
+    is_product,
+    is_reservation,
+    product_of,
+    reservation_of,
+    stock_of,
+    version_of,
+)
 
 _CATALOG_ATTRIBUTES = ("name", "price_amount", "currency")
 _STOCK_ATTRIBUTES = ("on_hand", "reserved", "available")
@@ -54,32 +56,25 @@ class UnreadableItem(Exception):
     moves on."""
 
 
-class ChangeMeaning:
-    """`ChangeMeaning(events)(change)`: the domain events one change of the table implies."""
+def build(
+    *,
+    events: EventFactory,
+    publisher: EventPublisher,
+    on_event: Callable[[Envelope], None] | None = None,
+) -> ChangeDataCapture:
+    # Reservations and products are never deleted; expiry timers are (by TTL), and the expiry
+    # function, not the trigger, acts on those: removes match no route.
+    trigger = ChangeDataCapture(
+        events=events,
+        publisher=publisher,
+        permanent_errors=(UnreadableItem,),
+        on_event=on_event,
+    )
 
-    # What the trigger parks at once instead of retrying.
-    permanent_errors = (UnreadableItem,)
-
-    def __init__(self, events: EventFactory) -> None:
-        self._events = events
-
-    def __call__(self, change: Change) -> list[DomainEvent]:
-        if change.new is None:
-            # Reservations and products are never deleted; expiry timers are (by TTL), and the
-            # expiry function, not the trigger, acts on those.
-            return []
-        try:
-            if is_reservation(change.keys):
-                return list(self._reservation_events(change.new, change.old))
-            if is_product(change.keys):
-                return list(self._product_events(change.new, change.old))
-        except (KeyError, ValueError, TypeError) as error:
-            raise UnreadableItem(f"{change.keys}: {type(error).__name__}: {error}") from error
-        return []
-
-    def _reservation_events(
-        self, new: Mapping[str, Any], old: Mapping[str, Any] | None
-    ) -> Iterator[DomainEvent]:
+    @trigger.on(lambda change: change.new is not None and is_reservation(change.keys))
+    @_read_as_the_domain
+    def reservation_events(change: Change) -> Iterator[DomainEvent]:
+        new, old = change.new or {}, change.old
         if old is not None and old.get("status") == new.get("status"):
             return  # a write that changed no status is no new fact
         reservation = reservation_of(new)
@@ -107,7 +102,7 @@ class ChangeMeaning:
         else:
             return  # VOID holds nothing and released nothing: the order ended before it was reserved
         event_class, payload = event
-        yield self._events.create(
+        yield events.create(
             event_class,
             payload,
             partition_key=reservation.order_id,
@@ -115,13 +110,14 @@ class ChangeMeaning:
             timestamp=changed_at_of(new),
         )
 
-    def _product_events(
-        self, new: Mapping[str, Any], old: Mapping[str, Any] | None
-    ) -> Iterator[DomainEvent]:
+    @trigger.on(lambda change: change.new is not None and is_product(change.keys))
+    @_read_as_the_domain
+    def product_events(change: Change) -> Iterator[DomainEvent]:
+        new, old = change.new or {}, change.old
         version, happened_at, sku = version_of(new), changed_at_of(new), str(new["sku"])
         if _differs(new, old, _CATALOG_ATTRIBUTES):
             product = product_of(new)
-            yield self._events.create(
+            yield events.create(
                 ProductUpdated,
                 CatalogProduct(
                     sku=sku,
@@ -135,7 +131,7 @@ class ChangeMeaning:
             )
         if _differs(new, old, _STOCK_ATTRIBUTES):
             level = stock_of(new)
-            yield self._events.create(
+            yield events.create(
                 StockLevelChanged,
                 Stock(
                     sku=sku,
@@ -148,6 +144,23 @@ class ChangeMeaning:
                 id=deterministic_id(StockLevelChanged.event_type, sku, version),
                 timestamp=happened_at,
             )
+
+    return trigger
+
+
+def _read_as_the_domain(
+    mapping: Callable[[Change], Iterator[DomainEvent]],
+) -> Callable[[Change], list[DomainEvent]]:
+    """The events of a change, or `UnreadableItem` for an item that does not read as the domain."""
+
+    @wraps(mapping)
+    def events_of(change: Change) -> list[DomainEvent]:
+        try:
+            return list(mapping(change))
+        except (KeyError, ValueError, TypeError) as error:
+            raise UnreadableItem(f"{change.keys}: {type(error).__name__}: {error}") from error
+
+    return events_of
 
 
 def _differs(
