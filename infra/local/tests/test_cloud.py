@@ -13,7 +13,7 @@ from event_hub.parked import FaultStore
 from localcloud import cli
 from localcloud.aws import Aws
 from localcloud.cloud import LocalCloud
-from localcloud.testing import eventually
+from localcloud.testing import eventually, put_on_bus
 
 ROOT = Path(__file__).resolve().parents[3]
 EVENT_HUB = ROOT / "infra" / "event-hub"
@@ -38,21 +38,6 @@ def envelope(event_type: str, key: str) -> dict[str, Any]:
         "partitionKey": key,
         "tags": {"source": "tests"},
     }
-
-
-def put_on_bus(cloud: LocalCloud, *envelopes: dict[str, Any]) -> None:
-    response = cloud.aws.client("events").put_events(
-        Entries=[
-            {
-                "EventBusName": cloud.endpoints()["bus"],
-                "Source": "tests",
-                "DetailType": e["type"],
-                "Detail": json.dumps(e),
-            }
-            for e in envelopes
-        ]
-    )
-    assert response["FailedEntryCount"] == 0
 
 
 def received(cloud: LocalCloud, *, within_seconds: float, expect: int) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from localcloud import cli
 from localcloud.cloud import LocalCloud
-from localcloud.testing import eventually
+from localcloud.testing import eventually, put_on_bus
 from localcloud.trail import EventTrail
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -32,21 +32,6 @@ def envelope(key: str, **fields: Any) -> dict[str, Any]:
         "tags": {"source": "tests"},
         **fields,
     }
-
-
-def put_on_bus(cloud: LocalCloud, *envelopes: dict[str, Any]) -> None:
-    response = cloud.aws.client("events").put_events(
-        Entries=[
-            {
-                "EventBusName": cloud.endpoints()["bus"],
-                "Source": "tests",
-                "DetailType": e["type"],
-                "Detail": json.dumps(e),
-            }
-            for e in envelopes
-        ]
-    )
-    assert response["FailedEntryCount"] == 0
 
 
 def keys_in(trail_file: Path) -> set[str | None]:

@@ -2,7 +2,6 @@
 event hub, and driven only through the bus, as the rest of the system drives it."""
 
 import base64
-import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -13,9 +12,8 @@ import pytest
 from event_hub.parked import FaultStore, ParkedFault
 from inventory.cli import main as catalog
 from localcloud import cli
-from localcloud.aws import Aws
 from localcloud.cloud import LocalCloud
-from localcloud.testing import eventually
+from localcloud.testing import eventually, put_on_bus
 from localcloud.trail import TrailEntry
 from shop_envelope import deterministic_id
 
@@ -52,24 +50,6 @@ def order_placed(order_id: str, *lines: tuple[str, int]) -> dict[str, Any]:
             "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in lines],
         },
     }
-
-
-def put_on_bus(cloud: LocalCloud, *envelopes: dict[str, Any]) -> None:
-    """PutEvents as the other services publish: through the local cloud's events endpoint."""
-    events = Aws(cloud.endpoints()["events"]).client("events")
-    for first in range(0, len(envelopes), 10):
-        response = events.put_events(
-            Entries=[
-                {
-                    "EventBusName": cloud.endpoints()["bus"],
-                    "Source": envelope["tags"]["source"],
-                    "DetailType": envelope["type"],
-                    "Detail": json.dumps(envelope),
-                }
-                for envelope in envelopes[first : first + 10]
-            ]
-        )
-        assert response["FailedEntryCount"] == 0
 
 
 def published(cloud: LocalCloud, key: str, detail_type: str) -> list[TrailEntry]:
