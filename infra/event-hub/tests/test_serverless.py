@@ -82,7 +82,7 @@ def test_the_park_function_has_a_role_of_its_own_allowing_only_what_it_does(
 ) -> None:
     function = resources["ParkLambdaFunction"]["Properties"]
     assert function["Role"] == {"Fn::GetAtt": ["ParkRole", "Arn"]}
-    assert function["Runtime"] == "python3.14"
+    assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == ["arm64"]
     assert function["Environment"]["Variables"]["PYTHONPATH"] == "/var/task/src"
     assert function["Environment"]["Variables"]["FAULT_TABLE_NAME"] == {"Ref": "FaultTable"}

@@ -119,7 +119,7 @@ def test_each_function_has_a_role_of_its_own_allowing_only_what_it_does(
 ) -> None:
     lambda_function = resources[f"{function}LambdaFunction"]["Properties"]
     assert lambda_function["Role"] == {"Fn::GetAtt": [f"{function}Role", "Arn"]}
-    assert lambda_function["Runtime"] == "python3.14"
+    assert lambda_function["Runtime"] == "python3.13"
     assert lambda_function["Environment"]["Variables"]["PYTHONPATH"] == "/var/task/src"
 
     [policy] = resources[f"{function}Role"]["Properties"]["Policies"]

@@ -26,13 +26,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from pydantic import BaseModel
 
-Payload: TypeAlias = bytes | str | BaseModel
-StreamEventName: TypeAlias = Literal["INSERT", "MODIFY", "REMOVE"]
+type Payload = bytes | str | BaseModel
+type StreamEventName = Literal["INSERT", "MODIFY", "REMOVE"]
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "eu-west-1"
