@@ -86,7 +86,8 @@ def package(source_dir: Path, *, stage: str, output_dir: Path, serverless: Path)
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, LAYER_DIR_VARIABLE: str(placeholder)},
+        # osls takes a layer's path relative to the stack's folder only.
+        env={**os.environ, LAYER_DIR_VARIABLE: os.path.relpath(placeholder, source_dir)},
     )
     if completed.returncode != 0:
         output = (completed.stdout + completed.stderr).strip().splitlines()
