@@ -299,15 +299,21 @@ def assert_layer_is_built_for(layer: Layer, *, runtime: str, architecture: str) 
     tags = layer.wheel_tags()
     assert tags, f"no wheels in {layer.python}"
     for wheel, wheel_tags in tags.items():
-        assert wheel_tags, wheel
-        for tag in wheel_tags:
-            python, abi, wheel_platform = tag.split("-")
-            assert python in {"py3", "py2.py3", f"cp{version}"} or python.startswith("cp3"), tag
-            assert abi in {"none", "abi3", f"cp{version}"}, (wheel, tag)
-            assert wheel_platform == "any" or (
-                "linux" in wheel_platform and wheel_platform.endswith(platform)
-            ), (wheel, tag)
+        # A wheel may carry several tags (py2-none-any and py3-none-any): one must fit.
+        assert any(_fits(tag, version, platform) for tag in wheel_tags), (wheel, wheel_tags)
     for extension in layer.extension_modules():
         if ".cpython-" in extension.name:
             assert f".cpython-{version}-{platform}-linux-gnu.so" in extension.name, extension
         assert elf_machine(extension) == ELF_MACHINES[architecture], extension
+
+
+def _fits(tag: str, version: str, platform: str) -> bool:
+    python, abi, wheel_platform = tag.split("-")
+    return (python in {"py3", f"cp{version}"} or (python.startswith("cp3") and abi == "abi3")) and (
+        (abi == "none" and wheel_platform == "any")
+        or (
+            abi in {"none", "abi3", f"cp{version}"}
+            and "linux" in wheel_platform
+            and wheel_platform.endswith(platform)
+        )
+    )
