@@ -20,8 +20,10 @@ help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 setup: ## Install everything from nothing: uv, the locked Python workspace, the osls CLI (safe to re-run)
-	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+	@uv --version >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 	  || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(UV) python find >/dev/null 2>&1 || { echo "setup: no Python $$(cat .python-version) on this machine" \
+	  "(.python-version: the Lambda runtime's version); install it, e.g. pyenv install $$(cat .python-version)" >&2; exit 1; }
 	$(UV) sync --all-packages --locked --quiet
 	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  npm ci --no-audit --no-fund --loglevel=error; \

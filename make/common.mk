@@ -5,8 +5,11 @@ MAKEFLAGS += --no-print-directory
 
 # The uv this workspace is locked with; `make setup` installs it with pip when it is missing.
 UV_VERSION := 0.13.9
-# Use the machine's Python (3.11+); never download an interpreter.
+# The Python the workspace runs on is the one the Lambda runtime names (`.python-version`, decision
+# 0009); it is the machine's, never downloaded.
 export UV_PYTHON_DOWNLOADS := never
-# Recursive on purpose: evaluated at each use, so it finds uv right after setup installed it.
-UV = $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
+# Recursive on purpose: evaluated at each use, so it finds uv right after setup installed it. A uv
+# that is found but does not run counts as missing: a pyenv shim answers for every installed
+# Python, yet runs only where the version `.python-version` selects has uv installed.
+UV = $(or $(shell uv --version >/dev/null 2>&1 && command -v uv),python3 -m uv)
 RUN = $(UV) run --frozen

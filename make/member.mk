@@ -2,7 +2,9 @@
 #   setup    the whole workspace (members share one lock file and one environment)
 #   lint     ruff format check, ruff, mypy (strict for libraries and infra)
 #   check    this member's tests only;  test = lint + check
-#   package  a service: `serverless package` (osls, offline); a library: its wheel and sdist
+#   package  a service: its dependencies layer (make/layer: uv.lock's wheels for the Lambda runtime,
+#            from PyPI once, then uv's cache), then `serverless package` (osls, offline); a
+#            library: its wheel and sdist
 #   bench    the member's benchmarks (bench/*.py), printing figures
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 include $(ROOT)/make/common.mk
@@ -31,6 +33,7 @@ test: lint check
 
 package:
 	@if [ -f serverless.yml ]; then \
+	  if grep -q '^layers:' serverless.yml; then UV="$(UV)" $(ROOT)/make/layer $(MEMBER) build/layer; fi; \
 	  $(ROOT)/make/serverless package --stage $(STAGE); \
 	else \
 	  $(UV) build --quiet --out-dir dist .; \

@@ -5,47 +5,46 @@ table is the one the store writes."""
 from __future__ import annotations
 
 import json
-import subprocess
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from event_hub.parked import ATTRIBUTE_DEFINITIONS, KEY_SCHEMA
+from shop_testkit.serverless import (
+    PackagedStack,
+    actions_of,
+    assert_functions_use_the_layer,
+    assert_least_privilege,
+    assert_package_holds_only,
+    assert_queue_sources_are_safe,
+    assert_runtime_is_the_interpreters,
+)
 
 STACK = Path(__file__).resolve().parents[1]
-SERVERLESS = STACK.parents[1] / "make" / "serverless"
 
 
 @pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output = tmp_path_factory.mktemp("package")
-    subprocess.run(
-        [str(SERVERLESS), "package", "--stage", "test", "--package", str(output)],
-        cwd=STACK,
-        check=True,
-        capture_output=True,
-    )
-    return output
+def stack(tmp_path_factory: pytest.TempPathFactory) -> PackagedStack:
+    return PackagedStack.package(STACK, tmp_path_factory.mktemp("package"))
 
 
 @pytest.fixture(scope="module")
-def template(package: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(
-        (package / "cloudformation-template-update-stack.json").read_text()
-    )
-    return loaded
+def template(stack: PackagedStack) -> dict[str, Any]:
+    return stack.template
 
 
 @pytest.fixture(scope="module")
-def resources(template: dict[str, Any]) -> dict[str, Any]:
-    resources: dict[str, Any] = template["Resources"]
-    return resources
+def resources(stack: PackagedStack) -> dict[str, Any]:
+    return stack.resources
 
 
-def actions_of(statement: dict[str, Any]) -> list[str]:
-    action = statement["Action"]
-    return action if isinstance(action, list) else [action]
+def test_the_park_function_is_safe_on_its_queue_on_the_tested_python_with_its_own_role(
+    stack: PackagedStack,
+) -> None:
+    assert_queue_sources_are_safe(stack)
+    assert_runtime_is_the_interpreters(stack)
+    assert_least_privilege(stack)
+    assert_functions_use_the_layer(stack)
 
 
 def test_the_park_function_reads_the_fault_queue_reporting_each_failed_message(
@@ -82,7 +81,6 @@ def test_the_park_function_has_a_role_of_its_own_allowing_only_what_it_does(
 ) -> None:
     function = resources["ParkLambdaFunction"]["Properties"]
     assert function["Role"] == {"Fn::GetAtt": ["ParkRole", "Arn"]}
-    assert function["Runtime"] == "python3.14"
     assert function["Architectures"] == ["arm64"]
     assert function["Environment"]["Variables"]["PYTHONPATH"] == "/var/task/src"
     assert function["Environment"]["Variables"]["FAULT_TABLE_NAME"] == {"Ref": "FaultTable"}
@@ -128,11 +126,10 @@ def test_the_fault_table_is_exported_for_the_tools_that_list_faults(
     assert output["Export"]["Name"] == "event-hub-test-FaultTableName"
 
 
-def test_the_package_carries_the_park_functions_code_and_nothing_else(package: Path) -> None:
-    with zipfile.ZipFile(package / "event-hub.zip") as archive:
-        names = archive.namelist()
+def test_the_package_carries_the_park_functions_code_and_nothing_else(
+    stack: PackagedStack,
+) -> None:
+    names = assert_package_holds_only(stack, "event-hub.zip", "src/event_hub/")
 
     assert "src/event_hub/handlers/park.py" in names
     assert "src/event_hub/parked.py" in names
-    assert not [name for name in names if not name.startswith("src/event_hub/")]
-    assert not [name for name in names if "__pycache__" in name]

@@ -146,7 +146,7 @@ def test_a_handler_that_does_not_import_is_an_init_error_naming_the_function(
     (stack / "bad" / "handler.py").write_text("raise RuntimeError('no configuration')\n")
     (stack / "serverless.yml").write_text(
         "service: bad-handler\nframeworkVersion: '4'\n"
-        "provider: {name: aws, runtime: python3.14, region: eu-west-1}\n"
+        "provider: {name: aws, runtime: python3.13, region: eu-west-1}\n"
         "functions:\n  broken:\n    handler: bad/handler.handle\n"
     )
     assert cloud.deploy(stack) is not None

@@ -155,3 +155,36 @@ def test_the_input_template_is_not_changed() -> None:
 def test_resolving_an_unknown_output_says_which() -> None:
     with pytest.raises(KeyError, match="LocalCloudabc"):
         resolve({"a": [PLACEHOLDER + "LocalCloudabc"]}, {})
+
+
+def test_a_layer_is_left_out_and_its_functions_keep_running_without_it() -> None:
+    # Given a function on a layer, shaped as `serverless package` emits them
+    function = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "FunctionName": "svc-local-listener",
+            "Layers": [{"Ref": "DependenciesLambdaLayer"}],
+        },
+    }
+    source = template(
+        ListenerLambdaFunction=function,
+        DependenciesLambdaLayer={
+            "Type": "AWS::Lambda::LayerVersion",
+            "Properties": {"Content": {"S3Key": "dependencies.zip"}, "LayerName": "deps"},
+        },
+    )
+    source["Outputs"]["DependenciesLambdaLayerQualifiedArn"] = {
+        "Value": {"Ref": "DependenciesLambdaLayer"}
+    }
+
+    # When it is transformed
+    result = transform("svc", source, region="eu-west-1", code_bucket="code")
+
+    # Then the function stays, without the layer, and each removal is reported
+    assert set(result.template["Resources"]) == {"ListenerLambdaFunction"}
+    assert "Layers" not in result.template["Resources"]["ListenerLambdaFunction"]["Properties"]
+    assert "DependenciesLambdaLayerQualifiedArn" not in result.template["Outputs"]
+    assert [change for change in result.changes if "layer" in change] == [
+        "ListenerLambdaFunction without its layers (it runs on the workspace's site-packages)",
+        "removed DependenciesLambdaLayer (a layer for the Lambda runtime's machine: not run locally)",
+    ]

@@ -1,10 +1,10 @@
 """What `serverless package` makes of serverless.yml, checked offline: the reliability settings AWS
-leaves unsafe by default, least-privilege roles, and the table and filters the code relies on."""
+leaves unsafe by default, least-privilege roles, and the table and filters the code relies on.
+The checks every service needs are shop_testkit.serverless's; this file adds the inventory's."""
 
 import importlib.util
-import json
+import os
 import subprocess
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -19,79 +19,64 @@ from inventory.table import (
     STREAM_VIEW_TYPE,
     TTL_ATTRIBUTE,
 )
+from shop_testkit.serverless import (
+    Layer,
+    PackagedStack,
+    assert_filter_lets_through,
+    assert_functions_use_the_layer,
+    assert_layer_is_built_for,
+    assert_least_privilege,
+    assert_package_holds_only,
+    assert_queue_sources_are_safe,
+    assert_runtime_is_the_interpreters,
+    assert_stream_mappings_are_safe,
+    runtime_of_this_interpreter,
+)
 
 SERVICE = Path(__file__).resolve().parents[1]
-SERVERLESS = SERVICE.parents[1] / "make" / "serverless"
-FUNCTIONS = ("Listener", "Trigger", "Expiry")
+ROOT = SERVICE.parents[1]
+STREAM_FUNCTIONS = ("Listener", "Trigger", "Expiry")
 
 
 @pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output = tmp_path_factory.mktemp("package")
-    subprocess.run(
-        [str(SERVERLESS), "package", "--stage", "test", "--package", str(output)],
-        cwd=SERVICE,
-        check=True,
-        capture_output=True,
-    )
-    return output
+def stack(tmp_path_factory: pytest.TempPathFactory) -> PackagedStack:
+    return PackagedStack.package(SERVICE, tmp_path_factory.mktemp("package"))
 
 
 @pytest.fixture(scope="module")
-def resources(package: Path) -> dict[str, Any]:
-    template = json.loads((package / "cloudformation-template-update-stack.json").read_text())
-    resources: dict[str, Any] = template["Resources"]
-    return resources
+def resources(stack: PackagedStack) -> dict[str, Any]:
+    return stack.resources
 
 
-def of_type(resources: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {name: r["Properties"] for name, r in resources.items() if r["Type"] == kind}
+def test_the_stream_and_queue_sources_lose_nothing_and_retry_finitely(stack: PackagedStack) -> None:
+    assert_stream_mappings_are_safe(stack)
+    assert_queue_sources_are_safe(stack)
+    for function in STREAM_FUNCTIONS:
+        mapping = stack.mapping_of(function)
+        assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
+            "Fn::GetAtt": ["StreamFailureQueue", "Arn"]
+        }
+        assert mapping["StartingPosition"] == "TRIM_HORIZON", "nothing written before it is missed"
 
 
-def mapping_of(resources: dict[str, Any], function: str) -> dict[str, Any]:
-    [properties] = [
-        p
-        for name, p in of_type(resources, "AWS::Lambda::EventSourceMapping").items()
-        if name.startswith(function)
-    ]
-    return properties
-
-
-def filter_of(mapping: dict[str, Any]) -> dict[str, Any]:
-    [entry] = mapping["FilterCriteria"]["Filters"]
-    pattern: dict[str, Any] = json.loads(entry["Pattern"])
-    return pattern
-
-
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_every_stream_mapping_retries_finitely_reports_partial_failures_and_parks_the_rest(
-    resources: dict[str, Any], function: str
+def test_every_function_runs_on_the_tested_python_with_its_own_least_privilege_role(
+    stack: PackagedStack,
 ) -> None:
-    mapping = mapping_of(resources, function)
-
-    assert 0 <= mapping["MaximumRetryAttempts"] <= 10
-    assert 60 <= mapping["MaximumRecordAgeInSeconds"] <= 3600
-    assert mapping["BisectBatchOnFunctionError"] is True
-    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
-        "Fn::GetAtt": ["StreamFailureQueue", "Arn"]
-    }
-    assert mapping["StartingPosition"] == "TRIM_HORIZON", "nothing written before it is missed"
+    assert_runtime_is_the_interpreters(stack)
+    assert_least_privilege(stack)
+    assert_functions_use_the_layer(stack)
+    for function, properties in stack.functions().items():
+        assert properties["Environment"]["Variables"]["PYTHONPATH"] == "/var/task/src", function
+        assert "events:PutEvents" in stack.role_actions(function), "each publishes events or faults"
 
 
-def test_the_listener_lets_through_exactly_the_events_it_consumes(
-    resources: dict[str, Any],
-) -> None:
-    pattern = filter_of(mapping_of(resources, "Listener"))
-
-    assert sorted(pattern["data"]["type"]) == sorted(c.event_type for c in CONSUMED)
+def test_the_listener_lets_through_exactly_the_events_it_consumes(stack: PackagedStack) -> None:
+    assert_filter_lets_through(stack, "Listener", [c.event_type for c in CONSUMED])
 
 
-def test_the_trigger_and_expiry_share_the_table_stream_between_them(
-    resources: dict[str, Any],
-) -> None:
-    trigger = filter_of(mapping_of(resources, "Trigger"))
-    expiry = filter_of(mapping_of(resources, "Expiry"))
+def test_the_trigger_and_expiry_share_the_table_stream_between_them(stack: PackagedStack) -> None:
+    trigger = stack.filter_of("Trigger")
+    expiry = stack.filter_of("Expiry")
 
     assert sorted(trigger["dynamodb"]["Keys"]["sk"]["S"]) == sorted([PRODUCT_SK, RESERVATION_SK])
     assert expiry["dynamodb"]["Keys"]["sk"]["S"] == [EXPIRY_SK]
@@ -113,59 +98,52 @@ def test_the_table_is_the_one_the_adapter_writes(resources: dict[str, Any]) -> N
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_each_function_has_a_role_of_its_own_allowing_only_what_it_does(
-    resources: dict[str, Any], function: str
+# What the stock ledger calls (adapters/dynamodb.py), TransactWriteItems counted item by item.
+LEDGER_CALLS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+}
+
+
+@pytest.mark.parametrize("function", ["Listener", "Expiry"])
+def test_the_functions_that_keep_stock_may_make_exactly_the_ledgers_calls_on_the_table(
+    stack: PackagedStack, function: str
 ) -> None:
-    lambda_function = resources[f"{function}LambdaFunction"]["Properties"]
-    assert lambda_function["Role"] == {"Fn::GetAtt": [f"{function}Role", "Arn"]}
-    assert lambda_function["Runtime"] == "python3.14"
-    assert lambda_function["Environment"]["Variables"]["PYTHONPATH"] == "/var/task/src"
-
-    [policy] = resources[f"{function}Role"]["Properties"]["Policies"]
-    statements = policy["PolicyDocument"]["Statement"]
-    for statement in statements:
-        actions = (
-            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        )
-        assert all(not action.endswith("*") for action in actions), statement
-        if statement["Resource"] == "*":
-            # X-Ray takes no resource; Lambda lists streams before it reads the one mapped.
-            assert set(actions) <= {
-                "xray:PutTraceSegments",
-                "xray:PutTelemetryRecords",
-                "kinesis:ListStreams",
-            }, statement
-    granted = {
+    on_table = {
         action
-        for s in statements
-        for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        for statement in stack.role_statements(function)
+        if statement["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}
+        for action in statement["Action"]
     }
-    writes_table = {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= granted
-    assert writes_table == (function in ("Listener", "Expiry")), "only those two write stock"
-    assert "events:PutEvents" in granted, "every function publishes (events or faults)"
+
+    assert on_table == LEDGER_CALLS
 
 
-def test_the_package_carries_the_functions_code_and_nothing_else(package: Path) -> None:
-    with zipfile.ZipFile(package / "inventory.zip") as archive:
-        names = archive.namelist()
+def test_only_the_functions_that_keep_stock_write_the_table(stack: PackagedStack) -> None:
+    writers = {f for f in stack.functions() if "dynamodb:PutItem" in stack.role_actions(f)}
+
+    assert writers == {"Listener", "Expiry"}
+
+
+def test_the_package_carries_the_functions_code_and_nothing_else(stack: PackagedStack) -> None:
+    names = assert_package_holds_only(stack, "inventory.zip", "src/inventory/")
 
     assert "src/inventory/handlers/listener.py" in names
     assert "src/inventory/handlers/trigger.py" in names
     assert "src/inventory/handlers/expiry.py" in names
-    assert not [name for name in names if not name.startswith("src/inventory/")]
     assert "src/inventory/cli.py" not in names, "the command line is not a function's"
-    assert not [name for name in names if "__pycache__" in name]
+    assert "src/inventory/adapters/memory.py" not in names, "the in-memory fake is the tests'"
 
 
 def test_what_the_stream_mappings_give_up_on_is_parked_by_the_unprocessed_function(
-    resources: dict[str, Any],
+    stack: PackagedStack,
 ) -> None:
     # The failure queue every stream mapping sends its pointers to is read by one function
-    function = resources["UnprocessedLambdaFunction"]["Properties"]
-    mapping = mapping_of(resources, "Unprocessed")
+    function = stack.function("Unprocessed")
+    mapping = stack.mapping_of("Unprocessed")
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
-    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # whose handler is shop-streams' own, as it ships (found, not imported: it reads its settings)
     module, _, name = function["Handler"].rpartition(".")
     spec = importlib.util.find_spec(module.replace("/", "."))
@@ -173,20 +151,11 @@ def test_what_the_stream_mappings_give_up_on_is_parked_by_the_unprocessed_functi
     assert spec.origin is not None
     assert f"def {name}(" in Path(spec.origin).read_text()
     # and a pointer it cannot read back is kept on a dead-letter queue, never dropped
-    queue = resources["StreamFailureQueue"]["Properties"]
+    queue = stack.resources["StreamFailureQueue"]["Properties"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
         "Fn::GetAtt": ["StreamFailureDeadLetterQueue", "Arn"]
     }
-    assert 1 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 20
-    assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
-
-    [policy] = resources["UnprocessedRole"]["Properties"]["Policies"]
-    granted = {
-        action
-        for s in policy["PolicyDocument"]["Statement"]
-        for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
-    }
-    assert granted == {
+    assert stack.role_actions("Unprocessed") == {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
@@ -201,3 +170,34 @@ def test_what_the_stream_mappings_give_up_on_is_parked_by_the_unprocessed_functi
         "dynamodb:GetRecords",
         "events:PutEvents",
     }
+
+
+@pytest.mark.skipif(
+    os.environ.get("SHOP_SKIP_LAYER_BUILD") == "1", reason="builds the layer: wheels from PyPI"
+)
+def test_the_layer_holds_every_import_of_the_functions_built_for_the_runtime(
+    stack: PackagedStack, tmp_path: Path
+) -> None:
+    # Given the layer `make package` builds (wheels from uv's cache after the first time)
+    subprocess.run(
+        [str(ROOT / "make" / "layer"), "inventory", str(tmp_path / "layer")],
+        cwd=SERVICE,
+        check=True,
+        capture_output=True,
+    )
+    layer = Layer(tmp_path / "layer")
+
+    # Then it is built for the functions' runtime and machine, not this one
+    [architecture] = stack.function("Listener")["Architectures"]
+    assert_layer_is_built_for(
+        layer, runtime=runtime_of_this_interpreter(), architecture=architecture
+    )
+    [core] = (layer.python / "pydantic_core").glob("_pydantic_core.*.so")
+    assert "aarch64" in core.name
+    # and holds the libraries, the library handler among them, and the packages they import
+    handler = stack.function("Unprocessed")["Handler"].rpartition(".")[0].replace("/", ".")
+    for module in [handler, "shop_envelope", "shop_publisher", "shop_observability", "pydantic"]:
+        assert layer.has_module(module), module
+    assert layer.has_module("aws_lambda_powertools")
+    assert layer.has_module("boto3"), "the SDK the tests ran against, not the runtime's"
+    assert not layer.has_module("inventory"), "the service's own code is in its package"

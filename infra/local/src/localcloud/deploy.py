@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import time
 import zipfile
@@ -29,6 +30,11 @@ from localcloud.transform import Transformed, resolve, transform
 logger = logging.getLogger(__name__)
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+# Where a serverless.yml takes its layer's folder from (`path: ${env:SHOP_LAYER_DIR, ...}`). A
+# layer holds wheels for the Lambda runtime's machine, which cannot run here, and the functions
+# run on the workspace's own site-packages: so a placeholder is packaged in its place, which the
+# transform then leaves out, and `make up` needs neither the layer's build nor PyPI.
+LAYER_DIR_VARIABLE = "SHOP_LAYER_DIR"
 
 
 class DeployError(RuntimeError):
@@ -69,12 +75,19 @@ def package(source_dir: Path, *, stage: str, output_dir: Path, serverless: Path)
     output_dir = output_dir.resolve()  # the CLI runs in the stack's folder
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    placeholder = output_dir.parent / f"{output_dir.name}-layer-placeholder"
+    (placeholder / "python").mkdir(parents=True, exist_ok=True)
+    (placeholder / "python" / "README.txt").write_text(
+        "The local cloud's stand-in for a dependencies layer: it deploys no layer.\n"
+    )
     completed = subprocess.run(
         [str(serverless), "package", "--stage", stage, "--package", str(output_dir)],
         cwd=source_dir,
         capture_output=True,
         text=True,
         check=False,
+        # osls takes a layer's path relative to the stack's folder only.
+        env={**os.environ, LAYER_DIR_VARIABLE: os.path.relpath(placeholder, source_dir)},
     )
     if completed.returncode != 0:
         output = (completed.stdout + completed.stderr).strip().splitlines()

@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from localcloud.aws import Aws
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
 
-T = TypeVar("T")
 
-
-def eventually(check: Callable[[], T], *, timeout: float = 5.0, interval: float = 0.02) -> T:
+def eventually[T](check: Callable[[], T], *, timeout: float = 5.0, interval: float = 0.02) -> T:
     """`check()` as soon as it is truthy; an AssertionError if it is not within `timeout` seconds.
 
     Polls rather than sleeping a fixed time, so a test is as fast as the cloud and fails clearly

@@ -15,7 +15,10 @@ change made here is in this list, applied in this order, and reported in `Transf
    Kinesis or Lambda targets, ignores `InputPath` and delivers for disabled rules.
 6. **Re-apply after the stack what moto ignores**: DynamoDB TTL and Kinesis on-demand mode.
 7. **Expose each event bus's name**: moto gives a bus no physical id.
-8. **Take function code from a bucket made before the stack**: moto registers a stack's exports
+8. **Leave Lambda layers out** (`AWS::Lambda::LayerVersion` and each function's `Layers`): a
+   layer carries wheels built for the Lambda runtime's machine (arm64), which cannot run here,
+   and functions run on the workspace's own interpreter and site-packages instead.
+9. **Take function code from a bucket made before the stack**: moto registers a stack's exports
    only when it is created, not updated, so the stack is created in one step, its package already
    uploaded (where `serverless deploy` would create, upload, then update).
 
@@ -37,6 +40,7 @@ from localcloud.eventbridge import RoutedTarget, route_rule_targets
 
 EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
 FIREHOSE = "AWS::KinesisFirehose::DeliveryStream"
+LAYER_VERSION = "AWS::Lambda::LayerVersion"
 PLACEHOLDER = "localcloud:output:"
 
 
@@ -97,6 +101,7 @@ def transform(
         result.changes.append(f"routed {len(result.routed_targets)} rule target(s) through queues")
     _note_ignored_settings(result)
     _expose_bus_names(result)
+    _remove_layers(result)
     _code_from(result, code_bucket)
     return result
 
@@ -264,6 +269,20 @@ def _with_literals(node: Any, logical_id: str, values: Mapping[str, str]) -> Any
     if isinstance(node, list):
         return [_with_literals(item, logical_id, values) for item in node]
     return node
+
+
+def _remove_layers(result: Transformed) -> None:
+    resources = result.template["Resources"]
+    # The functions first: `_remove` would take a function that refers to a removed layer with it.
+    for logical_id, resource in sorted(resources.items()):
+        properties = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::Lambda::Function" and properties.pop("Layers", None):
+            result.changes.append(
+                f"{logical_id} without its layers (it runs on the workspace's site-packages)"
+            )
+    ids = {name for name, r in resources.items() if r.get("Type") == LAYER_VERSION}
+    if ids:
+        _remove(result, ids, "a layer for the Lambda runtime's machine: not run locally")
 
 
 def _code_from(result: Transformed, bucket: str) -> None:

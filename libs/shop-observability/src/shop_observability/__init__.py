@@ -20,7 +20,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
@@ -63,8 +63,6 @@ def adopt_loggers(*names: str) -> None:
 
 adopt_loggers(*LIBRARY_LOGGERS)
 
-Handler = TypeVar("Handler", bound=Callable[..., Any])
-
 
 class TracedEvent(Protocol):
     """What log context needs of an event; any domain event envelope has it."""
@@ -96,7 +94,7 @@ def tracer() -> Tracer:
     return Tracer()
 
 
-def instrumented(handler: Handler) -> Handler:
+def instrumented[Handler: Callable[..., Any]](handler: Handler) -> Handler:
     """Logger context (cleared per invocation), metrics flushed with a cold-start metric, and a
     trace segment when tracing is enabled, around one Lambda handler."""
     wrapped: Callable[..., Any] = logger.inject_lambda_context(clear_state=True)(handler)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TypeVar
 
 MAX_ENTRIES_PER_CALL = 10
 MAX_BYTES_PER_CALL = 256 * 1024
 # EventBridge counts a `Time` field as 14 bytes whether or not its value is that long.
 TIME_FIELD_BYTES = 14
-
-T = TypeVar("T")
 
 
 def entry_size(entry: Mapping[str, object]) -> int:
@@ -26,7 +23,7 @@ def entry_size(entry: Mapping[str, object]) -> int:
     return size
 
 
-def batches(
+def batches[T](
     sized_items: Iterable[tuple[T, int]],
     *,
     max_count: int = MAX_ENTRIES_PER_CALL,

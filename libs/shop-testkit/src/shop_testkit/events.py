@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
 from pydantic import BaseModel
@@ -33,8 +33,8 @@ from shop_streams import TTL_USER_IDENTITY
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeSerializer
 
-Payload: TypeAlias = bytes | str | BaseModel
-StreamEventName: TypeAlias = Literal["INSERT", "MODIFY", "REMOVE"]
+type Payload = bytes | str | BaseModel
+type StreamEventName = Literal["INSERT", "MODIFY", "REMOVE"]
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "eu-west-1"
