@@ -28,9 +28,11 @@ setup: ## Install everything from nothing: uv, the locked Python workspace, the 
 	fi
 	@echo "setup: Python workspace and osls are installed"
 
-lint: setup ## ruff format check, ruff and mypy (strict on libs/ and infra/) for every member
+lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing another, event contracts
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
+	$(RUN) shop-checks imports --cache-dir .cache/import-linter
+	$(RUN) shop-checks contracts
 	$(RUN) mypy --strict $(addsuffix /src,$(LIBS) $(INFRA))
 	@for member in $(SERVICES); do echo "mypy $$member/src"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache src); done
 	@for member in $(MEMBERS); do \
