@@ -1,7 +1,9 @@
 # The verbs of one workspace member (a library or a service): include it from the member's Makefile.
 #   setup    the whole workspace (members share one lock file and one environment)
 #   lint     ruff format check, ruff, mypy (strict for libraries and infra)
-#   check    this member's tests only;  test = lint + check
+#   check    this member's tests only, every tier;  test = lint + check
+#   test-unit  this member's unit tier only (seconds), with the network disabled: the tiers are
+#            sorted by shop_testkit's pytest plugin (unit, integration, localcloud)
 #   package  a service: `serverless package` (osls, offline); a library: its wheel and sdist
 #   bench    the member's benchmarks (bench/*.py), printing figures
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
@@ -13,7 +15,7 @@ KIND := $(notdir $(abspath $(CURDIR)/..))
 MYPY_SOURCE_FLAGS := $(if $(filter libs infra,$(KIND)),--strict,)
 STAGE ?= local
 
-.PHONY: setup lint check test package bench
+.PHONY: setup lint check test test-unit package bench
 
 setup:
 	@$(MAKE) -C $(ROOT) setup
@@ -28,6 +30,10 @@ check:
 	@$(ROOT)/make/pytest-or-fail $(RUN) pytest tests
 
 test: lint check
+
+# --disable-socket allows nothing, not even unix sockets: no unit test here needs one.
+test-unit:
+	@$(ROOT)/make/pytest-or-fail $(RUN) pytest tests -m unit --disable-socket -q
 
 package:
 	@if [ -f serverless.yml ]; then \
