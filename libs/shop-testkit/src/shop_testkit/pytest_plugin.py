@@ -116,7 +116,7 @@ def moto_server() -> Iterator[MotoServer]:
 
 
 @pytest.fixture
-def aws(moto_server: MotoServer, aws_credentials: None) -> Aws:
+def aws(moto_server: MotoServer, aws_credentials: None) -> Aws:  # noqa: ARG001 - for its effect
     """A fresh, empty local AWS account."""
     from localcloud.aws import Aws
 
