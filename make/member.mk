@@ -31,13 +31,14 @@ lint:
 	@if [ -d tests ]; then $(RUN) mypy --cache-dir $(ROOT)/.mypy_cache tests; fi
 
 # Services carry a coverage gate on their own src/ (lines and branches), as the libraries do at the
-# top. Set at the inventory's level when it came in: 94.2 % measured, rounded down.
-SERVICE_COVERAGE_GATE := 94
-CHECK_COVERAGE := $(if $(filter services,$(KIND)),--cov=src --cov-branch \
-  --cov-report=term-missing:skip-covered --cov-fail-under=$(SERVICE_COVERAGE_GATE),)
+# top. Set at the inventory's level when it came in: 93.69 % measured, rounded down. Taken with
+# `coverage run` (as for the libraries), whose report's exit status is the gate.
+SERVICE_COVERAGE_GATE := 93
+SERVICE := $(filter services,$(KIND))
 
 check:
-	@$(ROOT)/make/pytest-or-fail $(RUN) pytest tests $(CHECK_COVERAGE)
+	@$(ROOT)/make/pytest-or-fail $(RUN) $(if $(SERVICE),coverage run --branch --source=src -m) pytest tests
+	@$(if $(SERVICE),$(RUN) coverage report --skip-covered --show-missing --fail-under=$(SERVICE_COVERAGE_GATE))
 
 test: lint check
 
