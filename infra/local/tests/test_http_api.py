@@ -27,6 +27,10 @@ from localcloud.http_api import (
     routes_from_template,
 )
 
+# Sockets of their own (the routes are served and called over loopback HTTP):
+# not a unit test, whatever its fixtures.
+pytestmark = pytest.mark.integration
+
 AUDIENCE = "shop-api"
 ISSUER = "https://localcloud.local/"
 

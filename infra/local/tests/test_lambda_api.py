@@ -11,6 +11,10 @@ from localcloud.aws import Aws
 from localcloud.functions import FunctionNotFound, Invocation
 from localcloud.lambda_api import LambdaApiServer
 
+# Sockets of their own (the Runtime API is served over loopback HTTP):
+# not a unit test, whatever its fixtures.
+pytestmark = pytest.mark.integration
+
 
 class Functions:
     """A fake invoker: `echo` answers with its payload, `broken` raises, others do not exist."""

@@ -17,6 +17,10 @@ from localcloud.aws import Aws
 from localcloud.functions import FunctionNotFound, FunctionSpec
 from localcloud.lambdas import LambdaHost
 
+# Sockets of their own (function processes talk to the Runtime API over loopback HTTP): not a
+# unit test, whatever its fixtures.
+pytestmark = pytest.mark.integration
+
 ENDPOINT = "http://127.0.0.1:9"
 
 HANDLERS = """

@@ -17,6 +17,10 @@ import stripe
 from localcloud.stripe_fake import FakeStripe, stripe_signature_header
 from stripe.params import PaymentIntentConfirmParams, PaymentIntentCreateParams
 
+# Sockets of their own (the fake Stripe API is served and called over loopback HTTP):
+# not a unit test, whatever its fixtures.
+pytestmark = pytest.mark.integration
+
 API_KEY = "sk_test_localcloud"
 SECRET = "whsec_test_secret"
 NO_REDIRECTS = {"enabled": True, "allow_redirects": "never"}

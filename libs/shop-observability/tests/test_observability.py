@@ -166,6 +166,8 @@ def test_an_untraced_function_never_imports_the_xray_sdk() -> None:
     assert result.stdout.strip() == "False"
 
 
+# The X-Ray SDK opens its daemon's UDP socket when the tracer is made, even with tracing disabled.
+@pytest.mark.integration
 def test_a_traced_function_gets_a_tracer_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "f")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here

@@ -249,6 +249,9 @@ def test_the_client_is_created_on_first_use_only(monkeypatch: pytest.MonkeyPatch
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    # nor an instance to ask: botocore would look the region up over the network (the unit tier's
+    # --disable-socket found that), and time out on a laptop
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
     # When a publisher is created, Then nothing touches AWS yet
     publisher = EventBridgePublisher(BUS)

@@ -287,7 +287,9 @@ def test_kinesis_records_are_read_back_as_the_listener_received_them(aws: None) 
     assert records[0]["kinesis"]["partitionKey"] == "o-1"
 
 
-def test_table_stream_records_are_read_back_as_the_trigger_received_them() -> None:
+def test_table_stream_records_are_read_back_as_the_trigger_received_them(
+    aws_credentials: None,  # else botocore asks the network (instance metadata) for some
+) -> None:
     # Given a table stream that holds three changes (moto serves DynamoDB Streams only in server
     # mode, so the exact calls are stubbed)
     stream_arn = (
