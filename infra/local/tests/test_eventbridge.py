@@ -20,7 +20,7 @@ from localcloud.eventbridge import (
     route_rule_targets,
     transform,
 )
-from localcloud.functions import FunctionNotFound, Invocation
+from localcloud.lambda_.functions import FunctionNotFound, Invocation
 from localcloud.testing import eventually
 
 BUS = "test-bus"

@@ -16,8 +16,8 @@ from localcloud.event_sources import EventSourceRunner
 from localcloud.eventbridge import RuleDelivery
 from localcloud.events_api import EventsApiServer
 from localcloud.http_api import HttpApiServer, LocalSigningKey
-from localcloud.lambda_api import LambdaApiServer
-from localcloud.lambdas import LambdaHost
+from localcloud.lambda_.host import LambdaHost
+from localcloud.lambda_.invoke_api import LambdaApiServer
 from localcloud.lifecycle import Part
 from localcloud.logs import LOG_FILE, PREVIOUS_LOG_FILE, file_handler
 from localcloud.moto_server import MotoServer

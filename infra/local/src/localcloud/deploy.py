@@ -23,8 +23,8 @@ from typing import Any
 from localcloud.aws import Aws
 from localcloud.event_sources import EventSourceMapping
 from localcloud.eventbridge import RuleTarget
-from localcloud.functions import FunctionSpec
 from localcloud.http_api import Route, routes_from_template
+from localcloud.lambda_.functions import FunctionSpec
 from localcloud.transform import Transformed, resolve, transform
 
 logger = logging.getLogger(__name__)

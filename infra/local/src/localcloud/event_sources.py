@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from shop_streams import TTL_USER_IDENTITY
 
 from localcloud.aws import ACCOUNT_ID, Aws
-from localcloud.functions import Invocation, Invoker
+from localcloud.lambda_.functions import Invocation, Invoker
 from localcloud.lifecycle import Part
 
 if TYPE_CHECKING:

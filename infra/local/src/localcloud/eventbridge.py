@@ -38,7 +38,7 @@ from botocore.exceptions import ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from localcloud.aws import ACCOUNT_ID, CREDENTIALS, Aws
-from localcloud.functions import FunctionNotFound, Invoker
+from localcloud.lambda_.functions import FunctionNotFound, Invoker
 
 logger = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import RSAKey
 
 from localcloud.aws import ACCOUNT_ID
-from localcloud.functions import Invocation, Invoker
+from localcloud.lambda_.functions import Invocation, Invoker
 from localcloud.lifecycle import Part
 
 logger = logging.getLogger(__name__)

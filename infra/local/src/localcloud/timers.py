@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from botocore.exceptions import ClientError
 
 from localcloud.aws import Aws
-from localcloud.functions import Invoker
+from localcloud.lambda_.functions import Invoker
 
 logger = logging.getLogger(__name__)
 
