@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any, Self
 
 from localcloud.aws import Aws
-from localcloud.deploy import DeployedStack, DeployError, deploy, package
+from localcloud.deploy import DeployedStack, DeployError, TemplateError
+from localcloud.deploy.create import deploy
+from localcloud.deploy.package import package
 from localcloud.endpoints import remove_endpoints, write_endpoints
 from localcloud.event_sources import EventSourceRunner
 from localcloud.eventbridge import RuleDelivery
-from localcloud.events_api import EventsApiServer
+from localcloud.eventbridge.put_events import EventsApiServer
 from localcloud.http_api import HttpApiServer, LocalSigningKey
 from localcloud.lambda_.host import LambdaHost
 from localcloud.lambda_.invoke_api import LambdaApiServer
@@ -24,7 +26,6 @@ from localcloud.moto import MotoServer
 from localcloud.stripe_fake import FakeStripe
 from localcloud.timers import ScheduleRunner, TtlSweeper
 from localcloud.trail import PREVIOUS_TRAIL_FILE, TRAIL_FILE, EventTrail
-from localcloud.transform import TemplateError
 
 logger = logging.getLogger(__name__)
 
