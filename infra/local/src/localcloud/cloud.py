@@ -23,7 +23,7 @@ from localcloud.lambda_.invoke_api import LambdaApiServer
 from localcloud.lifecycle import Part
 from localcloud.logs import LOG_FILE, PREVIOUS_LOG_FILE, file_handler
 from localcloud.moto import MotoServer
-from localcloud.stripe_fake import FakeStripe
+from localcloud.stripe import FakeStripe
 from localcloud.timers import ScheduleRunner, TtlSweeper
 from localcloud.trail import PREVIOUS_TRAIL_FILE, TRAIL_FILE, EventTrail
 

@@ -70,6 +70,11 @@ class HttpPart(Part):
         self._started = self._stopped = False
 
     @property
+    def server(self) -> ThreadingHTTPServer:
+        """The server itself, for a part that hands its handlers state through it."""
+        return self._server
+
+    @property
     def port(self) -> int:
         return int(self._server.server_address[1])
 
