@@ -22,6 +22,7 @@ from localcloud.aws import Aws
 from localcloud.eventbridge.input import event_from_body
 from localcloud.eventbridge.queues import Batch, QueueReceiver, receiving_client, stop_receivers
 from localcloud.eventbridge.targets import WHOLE_EVENT_TRANSFORMER
+from localcloud.lifecycle import Part
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def render(entries: list[TrailEntry], key: str) -> str:
     return "\n".join(lines)
 
 
-class EventTrail:
+class EventTrail(Part):
     """Records every event that crosses the watched buses."""
 
     def __init__(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from localcloud.aws import Aws
+from localcloud.backoff import backoff_seconds
 from localcloud.lambda_.functions import Invocation, Invoker
 
 if TYPE_CHECKING:
@@ -79,27 +80,47 @@ class Poller(Protocol):
 
 
 def poll_loop(context: PollContext, poller: Poller) -> None:
-    idle = context.poll_interval
+    """Poll until stopping. An idle poller slows down from `poll_interval` to `max_poll_interval`
+    (doubling, not jittered: it is not a retry, and spreading would only add latency) and returns
+    to the short interval as soon as there is work; a failed poll is retried after the local
+    cloud's backoff, with jitter, between the same bounds."""
+    idle_rounds = 0
+    failures = 0
     last_error: str | None = None
     while not context.stopping.is_set():
         try:
             wait_at_most = poller.poll_once()
             last_error = None
+            failures = 0
         except Exception as error:
             # The source may be gone (a stack deleted, the account reset) or moto busy: keep
             # polling, and say so once per kind of error rather than every round.
-            wait_at_most = 0.0
             if str(error) != last_error:
                 last_error = str(error)
                 logger.warning(
                     "event source poll failed", extra={**poller.describe(), "error": last_error}
                 )
-        if wait_at_most is None:
-            idle = context.poll_interval
+            context.stopping.wait(
+                backoff_seconds(
+                    failures,
+                    base_seconds=context.poll_interval,
+                    cap_seconds=context.max_poll_interval,
+                )
+            )
+            failures += 1
             continue
+        if wait_at_most is None:
+            idle_rounds = 0
+            continue
+        idle = backoff_seconds(
+            idle_rounds,
+            base_seconds=context.poll_interval,
+            cap_seconds=context.max_poll_interval,
+            jitter=False,
+        )
         wait = idle if wait_at_most <= 0 else min(idle, wait_at_most)
         context.stopping.wait(wait)
-        idle = min(idle * 2, context.max_poll_interval)
+        idle_rounds += 1
 
 
 def failed_items(

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from shop_streams import TTL_USER_IDENTITY
 
 from localcloud.aws import ACCOUNT_ID
+from localcloud.backoff import backoff_seconds
 from localcloud.lambda_.functions import Invocation
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ logger = logging.getLogger(__name__)
 
 # The most records one GetRecords call returns: 10,000 for Kinesis, 1,000 for DynamoDB Streams.
 _READ_LIMIT: dict[SourceKind, int] = {"kinesis": 10_000, "dynamodb": 1_000, "sqs": 10}
-# A failed batch is retried after a backoff that doubles from the poll interval up to this.
+# A failed batch is retried after the local cloud's backoff (full jitter), from the poll interval
+# doubling up to this.
 MAX_RETRY_BACKOFF_SECONDS = 1.0
 # A role ARN for the record's invokeIdentityArn: locally nothing assumes it.
 INVOKE_IDENTITY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/localcloud-event-source-mapping"
@@ -376,8 +378,11 @@ class ShardPoller:
         self._schedule_retry(invocations)
 
     def _schedule_retry(self, invocations: int) -> None:
-        backoff = self._context.poll_interval * 2 ** (invocations - 1)
-        self._retry_at = time.monotonic() + min(backoff, MAX_RETRY_BACKOFF_SECONDS)
+        self._retry_at = time.monotonic() + backoff_seconds(
+            invocations - 1,
+            base_seconds=self._context.poll_interval,
+            cap_seconds=MAX_RETRY_BACKOFF_SECONDS,
+        )
 
     def _done_through(self, record: _Record) -> None:
         self._checkpoint = record.sequence_number

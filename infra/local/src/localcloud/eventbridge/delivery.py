@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from localcloud.aws import Aws
+from localcloud.backoff import backoff_seconds
 from localcloud.eventbridge.input import MISSING, compact, event_from_body, select, target_input
 from localcloud.eventbridge.queues import Batch, QueueReceiver, receiving_client, stop_receivers
 from localcloud.eventbridge.targets import (
@@ -30,6 +31,7 @@ from localcloud.eventbridge.targets import (
     RuleTarget,
 )
 from localcloud.lambda_.functions import FunctionNotFound, Invoker
+from localcloud.lifecycle import Part
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +104,15 @@ def _failure_of(error: Exception) -> DeliveryFailure:
     return DeliveryFailure("INTERNAL_ERROR", f"{type(error).__name__}: {error}", retriable=True)
 
 
-def backoff_seconds(retry: int) -> float:
-    """The wait before retry number `retry` (0-based): exponential, short, capped."""
-    return float(min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2**retry))
+def retry_delay_seconds(retry: int) -> float:
+    """The wait before retry number `retry` (0-based): the local cloud's backoff (exponential,
+    capped, full jitter), short."""
+    return backoff_seconds(
+        retry, base_seconds=FIRST_BACKOFF_SECONDS, cap_seconds=MAX_BACKOFF_SECONDS
+    )
 
 
-class RuleDelivery:
+class RuleDelivery(Part):
     """Delivers the events moto routes to each target's queue to the real target."""
 
     def __init__(self, aws: Aws, invoke: Invoker, *, poll_interval_seconds: float = 0.02) -> None:
@@ -328,7 +333,7 @@ class RuleDelivery:
                     target, event, failure, retries=retries, exhausted="MaximumRetryAttempts"
                 )
                 return
-            delay = backoff_seconds(retries)
+            delay = retry_delay_seconds(retries)
             age_seconds = time.time() - sent_ms / 1000
             if age_seconds + delay > target.maximum_event_age_seconds:
                 self._dead_letter(
@@ -398,7 +403,7 @@ class RuleDelivery:
             invocation = self._invoke(function, payload)
             if invocation.ok:
                 return
-            if attempt < LAMBDA_ASYNC_RETRIES and self._stopping.wait(backoff_seconds(attempt)):
+            if attempt < LAMBDA_ASYNC_RETRIES and self._stopping.wait(retry_delay_seconds(attempt)):
                 raise _Stopped
         logger.error(
             "asynchronous invocation failed after retries",

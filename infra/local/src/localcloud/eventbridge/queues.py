@@ -15,12 +15,15 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from localcloud.aws import CREDENTIALS, Aws
+from localcloud.backoff import backoff_seconds
 from localcloud.lifecycle import Part
 
 logger = logging.getLogger(__name__)
 
 # A long poll returns as soon as a message arrives; its length only bounds how long `stop` waits.
 RECEIVE_WAIT_SECONDS = 1
+# A failed receive is retried after the local cloud's backoff (full jitter), up to this.
+FIRST_ERROR_PAUSE_SECONDS = 0.05
 ERROR_PAUSE_SECONDS = 1.0
 
 
@@ -97,7 +100,7 @@ class QueueReceiver(Part):
                 logger.debug("message not released", extra={"queue": self.queue_url})
 
     def _run(self) -> None:
-        failing = False
+        failures = 0
         while not self._stopping.is_set():
             try:
                 response = self._receiver.receive_message(
@@ -119,14 +122,20 @@ class QueueReceiver(Part):
                     break
                 if messages:
                     self._handle(messages)
-                failing = False
+                failures = 0
             except Exception:
                 if self._stopping.is_set():
                     break
-                if not failing:
+                if not failures:
                     logger.exception("queue poll failed", extra={"queue": self.queue_url})
-                failing = True
-                self._stopping.wait(ERROR_PAUSE_SECONDS)
+                self._stopping.wait(
+                    backoff_seconds(
+                        failures,
+                        base_seconds=FIRST_ERROR_PAUSE_SECONDS,
+                        cap_seconds=ERROR_PAUSE_SECONDS,
+                    )
+                )
+                failures += 1
                 continue
             if not messages:
                 self._stopping.wait(self._poll_interval_seconds)
