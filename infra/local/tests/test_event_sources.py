@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from localcloud.aws import Aws
 from localcloud.event_sources import EventSourceMapping, EventSourceRunner, FilterCriteria
-from localcloud.functions import Invocation
+from localcloud.lambda_.functions import Invocation
 from localcloud.testing import eventually
 
 Records = list[dict[str, Any]]

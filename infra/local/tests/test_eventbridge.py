@@ -9,18 +9,17 @@ from typing import Any
 
 import pytest
 from localcloud.aws import ACCOUNT_ID, Aws
+from localcloud.deploy.rule_routes import Output, route_rule_targets
 from localcloud.eventbridge import (
     WHOLE_EVENT_TRANSFORMER,
     InputTransformer,
-    Output,
     RuleDelivery,
     RuleTarget,
     UnsupportedRuleTarget,
     compile_path,
-    route_rule_targets,
-    transform,
 )
-from localcloud.functions import FunctionNotFound, Invocation
+from localcloud.eventbridge import apply_input_transformer as transform
+from localcloud.lambda_.functions import FunctionNotFound, Invocation
 from localcloud.testing import eventually
 
 BUS = "test-bus"

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localcloud.functions import Invocation
 from localcloud.http_api import (
     HttpApiServer,
     InvalidToken,
@@ -26,6 +25,7 @@ from localcloud.http_api import (
     cors_from_template,
     routes_from_template,
 )
+from localcloud.lambda_.functions import Invocation
 
 # Sockets of their own (the routes are served and called over loopback HTTP):
 # not a unit test, whatever its fixtures.

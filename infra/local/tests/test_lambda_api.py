@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from localcloud.aws import Aws
-from localcloud.functions import FunctionNotFound, Invocation
-from localcloud.lambda_api import LambdaApiServer
+from localcloud.lambda_.functions import FunctionNotFound, Invocation
+from localcloud.lambda_.invoke_api import LambdaApiServer
 
 # Sockets of their own (the Runtime API is served over loopback HTTP):
 # not a unit test, whatever its fixtures.

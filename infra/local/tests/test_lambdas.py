@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from localcloud.aws import Aws
-from localcloud.functions import FunctionNotFound, FunctionSpec
-from localcloud.lambdas import LambdaHost
+from localcloud.lambda_.functions import FunctionNotFound, FunctionSpec
+from localcloud.lambda_.host import LambdaHost
 
 # Sockets of their own (function processes talk to the Runtime API over loopback HTTP): not a
 # unit test, whatever its fixtures.
@@ -156,7 +156,7 @@ def test_a_function_error_is_reported_with_its_error_document_and_the_process_st
 ) -> None:
     # Given a function that raises when asked to
     function = deploy(host, code_dir, "src/shop/handlers.fail_if_asked")
-    caplog.set_level(logging.WARNING, logger="localcloud.lambdas")
+    caplog.set_level(logging.WARNING, logger="localcloud.lambda_.host")
 
     # When it fails, then is invoked again
     failed = host.invoke(function, b'{"fail": true}')

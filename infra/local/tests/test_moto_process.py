@@ -8,9 +8,9 @@ from typing import Any
 
 import boto3
 import pytest
-from localcloud import moto_process
 from localcloud.aws import Aws
-from localcloud.moto_process import _record_delimiter, apply_fixes
+from localcloud.moto import process as moto_process
+from localcloud.moto.process import _record_delimiter, apply_fixes
 from moto import mock_aws
 
 

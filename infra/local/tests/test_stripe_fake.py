@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import pytest
 import stripe
-from localcloud.stripe_fake import FakeStripe, stripe_signature_header
+from localcloud.stripe import FakeStripe, stripe_signature_header
 from stripe.params import PaymentIntentConfirmParams, PaymentIntentCreateParams
 
 # Sockets of their own (the fake Stripe API is served and called over loopback HTTP):
@@ -462,7 +462,7 @@ def test_a_delivery_is_given_up_after_the_last_retry(
         client = client_for(fake)
 
         # When an event is produced
-        with caplog.at_level(logging.ERROR, logger="localcloud.stripe_fake"):
+        with caplog.at_level(logging.ERROR, logger="localcloud.stripe"):
             client.v1.payment_intents.create(eur_20())
             fake.wait_for_webhooks(timeout=5)
         event = fake.events()[0]

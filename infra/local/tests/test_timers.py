@@ -11,7 +11,7 @@ from typing import Any
 
 from localcloud.aws import Aws
 from localcloud.event_sources import EventSourceMapping, EventSourceRunner
-from localcloud.functions import FunctionNotFound, Invocation
+from localcloud.lambda_.functions import FunctionNotFound, Invocation
 from localcloud.testing import eventually
 from localcloud.timers import ScheduleRunner, TtlDeletes, TtlSweeper
 

@@ -3,7 +3,8 @@
 from typing import Any
 
 import pytest
-from localcloud.transform import PLACEHOLDER, TemplateError, resolve, transform
+from localcloud.deploy.transform import PLACEHOLDER, TemplateError, resolve
+from localcloud.deploy.transform import transform_template as transform
 
 
 def template(**resources: dict[str, Any]) -> dict[str, Any]:

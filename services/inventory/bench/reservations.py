@@ -16,7 +16,7 @@ from inventory.model import Inventory
 from inventory.rules import listener as listener_rules
 from inventory.table import table_definition
 from localcloud.aws import Aws
-from localcloud.moto_server import MotoServer
+from localcloud.moto import MotoServer
 from shop_bench import Comparison, report
 from shop_envelope import EventFactory
 from shop_testkit import FakePublisher, kinesis_event

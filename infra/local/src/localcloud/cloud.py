@@ -10,21 +10,22 @@ from pathlib import Path
 from typing import Any, Self
 
 from localcloud.aws import Aws
-from localcloud.deploy import DeployedStack, DeployError, deploy, package
+from localcloud.deploy import DeployedStack, DeployError, TemplateError
+from localcloud.deploy.create import deploy
+from localcloud.deploy.package import package
 from localcloud.endpoints import remove_endpoints, write_endpoints
 from localcloud.event_sources import EventSourceRunner
 from localcloud.eventbridge import RuleDelivery
-from localcloud.events_api import EventsApiServer
+from localcloud.eventbridge.put_events import EventsApiServer
 from localcloud.http_api import HttpApiServer, LocalSigningKey
-from localcloud.lambda_api import LambdaApiServer
-from localcloud.lambdas import LambdaHost
+from localcloud.lambda_.host import LambdaHost
+from localcloud.lambda_.invoke_api import LambdaApiServer
 from localcloud.lifecycle import Part
 from localcloud.logs import LOG_FILE, PREVIOUS_LOG_FILE, file_handler
-from localcloud.moto_server import MotoServer
-from localcloud.stripe_fake import FakeStripe
+from localcloud.moto import MotoServer
+from localcloud.stripe import FakeStripe
 from localcloud.timers import ScheduleRunner, TtlSweeper
 from localcloud.trail import PREVIOUS_TRAIL_FILE, TRAIL_FILE, EventTrail
-from localcloud.transform import TemplateError
 
 logger = logging.getLogger(__name__)
 

@@ -19,14 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.aws import Aws
-from localcloud.eventbridge import (
-    WHOLE_EVENT_TRANSFORMER,
-    Batch,
-    QueuePoller,
-    event_from_body,
-    receiving_client,
-    stop_pollers,
-)
+from localcloud.eventbridge.input import event_from_body
+from localcloud.eventbridge.queues import Batch, QueueReceiver, receiving_client, stop_receivers
+from localcloud.eventbridge.targets import WHOLE_EVENT_TRANSFORMER
+from localcloud.lifecycle import Part
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +164,7 @@ def render(entries: list[TrailEntry], key: str) -> str:
     return "\n".join(lines)
 
 
-class EventTrail:
+class EventTrail(Part):
     """Records every event that crosses the watched buses."""
 
     def __init__(
@@ -180,7 +176,7 @@ class EventTrail:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._entries: list[TrailEntry] = []
-        self._pollers: dict[str, QueuePoller] = {}
+        self._pollers: dict[str, QueueReceiver] = {}
         self._receiver: Any = None
 
     def watch(self, bus_name: str) -> None:
@@ -213,7 +209,7 @@ class EventTrail:
             )
             if self._receiver is None:
                 self._receiver = receiving_client(self._aws)
-            self._pollers[bus_name] = QueuePoller(
+            self._pollers[bus_name] = QueueReceiver(
                 self._receiver,
                 sqs,
                 queue_url,
@@ -250,7 +246,7 @@ class EventTrail:
         with self._lock:
             self._stopping.set()
             pollers = list(self._pollers.values())
-        stop_pollers(pollers, self._stopping)
+        stop_receivers(pollers, self._stopping)
 
     def record(self, bus: str, events: list[dict[str, Any]], *, received_ms: int) -> None:
         """Record events the bus took without this trail's rule (the local cloud's own PutEvents)."""

@@ -1,7 +1,7 @@
 """The moto server process, with the local cloud's fixes to moto applied before it starts.
 
 Each fix is a performance or correctness gap found in moto, kept here, in one place, until moto
-has it: `python -m localcloud.moto_process -H HOST -p PORT` takes `moto.server`'s arguments.
+has it: `python -m localcloud.moto.process -H HOST -p PORT` takes `moto.server`'s arguments.
 """
 
 from __future__ import annotations

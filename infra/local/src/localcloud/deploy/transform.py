@@ -11,7 +11,7 @@ change made here is in this list, applied in this order, and reported in `Transf
 4. **Create through the API what moto's CloudFormation does not implement but the local cloud
    needs** (Firehose delivery streams): removed from the template, their `Arn` references replaced by
    the ARN they will have, and created once the stack exists.
-5. **Route rule targets through queues** (`eventbridge.route_rule_targets`): moto cannot deliver to
+5. **Route rule targets through queues** (`rule_routes.route_rule_targets`): moto cannot deliver to
    Kinesis or Lambda targets, ignores `InputPath` and delivers for disabled rules.
 6. **Re-apply after the stack what moto ignores**: DynamoDB TTL and Kinesis on-demand mode.
 7. **Expose each event bus's name**: moto gives a bus no physical id.
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localcloud.aws import ACCOUNT_ID
-from localcloud.eventbridge import RoutedTarget, route_rule_targets
+from localcloud.deploy.rule_routes import RoutedTarget, route_rule_targets
 
 EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
 FIREHOSE = "AWS::KinesisFirehose::DeliveryStream"
@@ -81,7 +81,7 @@ class Transformed:
     changes: list[str] = field(default_factory=list)
 
 
-def transform(
+def transform_template(
     stack: str, template: Mapping[str, Any], *, region: str, code_bucket: str
 ) -> Transformed:
     """The template ready for moto, and what the local cloud must do around it."""

@@ -1,18 +1,13 @@
-"""Deploying a stack into the local cloud from the very artifacts that would deploy to AWS.
-
-The package is uploaded to a deployment bucket first, then the stack is created from the
-`serverless package` template after `transform` made it work in moto (one create rather than
-`serverless deploy`'s create-upload-update: moto registers exports only on create). After it, what
-moto ignores is re-applied and what the local cloud must run (functions, event source mappings,
-HTTP routes, rule targets) is read back from the stack.
-"""
+"""Creating a stack in moto from a package: the package uploaded to a deployment bucket, the stack
+created from the `serverless package` template after the transform (one create rather than
+`serverless deploy`'s create-upload-update: moto registers exports only on create), what moto
+ignores re-applied, and what the local cloud must run (functions, event source mappings, HTTP
+routes, rule targets) read back from the stack."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
 import time
 import zipfile
 from collections.abc import Mapping
@@ -21,39 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.aws import Aws
+from localcloud.deploy.package import DeployError, Package
+from localcloud.deploy.transform import Transformed, resolve, transform_template
 from localcloud.event_sources import EventSourceMapping
 from localcloud.eventbridge import RuleTarget
-from localcloud.functions import FunctionSpec
 from localcloud.http_api import Route, routes_from_template
-from localcloud.transform import Transformed, resolve, transform
+from localcloud.lambda_.functions import FunctionSpec
 
 logger = logging.getLogger(__name__)
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-# Where a serverless.yml takes its layer's folder from (`path: ${env:SHOP_LAYER_DIR, ...}`). A
-# layer holds wheels for the Lambda runtime's machine, which cannot run here, and the functions
-# run on the workspace's own site-packages: so a placeholder is packaged in its place, which the
-# transform then leaves out, and `make up` needs neither the layer's build nor PyPI.
-LAYER_DIR_VARIABLE = "SHOP_LAYER_DIR"
-
-
-class DeployError(RuntimeError):
-    """A stack could not be packaged or deployed; the message names the stack and the cause."""
-
-
-@dataclass(frozen=True)
-class Package:
-    """What `serverless package` produced for one stack."""
-
-    source_dir: Path
-    stack_name: str
-    directory: Path
-    create_template: dict[str, Any]
-    update_template: dict[str, Any]
-
-    @property
-    def artifacts(self) -> list[Path]:
-        return sorted(self.directory.glob("*.zip"))
 
 
 @dataclass
@@ -70,54 +42,13 @@ class DeployedStack:
     changes: list[str] = field(default_factory=list)
 
 
-def package(source_dir: Path, *, stage: str, output_dir: Path, serverless: Path) -> Package:
-    """Run `serverless package` (offline) for the stack in `source_dir`."""
-    output_dir = output_dir.resolve()  # the CLI runs in the stack's folder
-    output_dir.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    placeholder = output_dir.parent / f"{output_dir.name}-layer-placeholder"
-    (placeholder / "python").mkdir(parents=True, exist_ok=True)
-    (placeholder / "python" / "README.txt").write_text(
-        "The local cloud's stand-in for a dependencies layer: it deploys no layer.\n"
-    )
-    completed = subprocess.run(
-        [str(serverless), "package", "--stage", stage, "--package", str(output_dir)],
-        cwd=source_dir,
-        capture_output=True,
-        text=True,
-        check=False,
-        # osls takes a layer's path relative to the stack's folder only.
-        env={**os.environ, LAYER_DIR_VARIABLE: os.path.relpath(placeholder, source_dir)},
-    )
-    if completed.returncode != 0:
-        output = (completed.stdout + completed.stderr).strip().splitlines()
-        raise DeployError(
-            f"stack in {source_dir}: `serverless package` failed:\n  " + "\n  ".join(output[-15:])
-        )
-    state = json.loads((output_dir / "serverless-state.json").read_text())
-    service = state["service"]["service"]
-    logger.info(
-        "stack packaged",
-        extra={"stack": f"{service}-{stage}", "seconds": round(time.monotonic() - started, 2)},
-    )
-    return Package(
-        source_dir=source_dir,
-        stack_name=f"{service}-{stage}",
-        directory=output_dir,
-        create_template=json.loads(
-            (output_dir / "cloudformation-template-create-stack.json").read_text()
-        ),
-        update_template=json.loads(
-            (output_dir / "cloudformation-template-update-stack.json").read_text()
-        ),
-    )
-
-
 def deploy(aws: Aws, packaged: Package, *, code_root: Path) -> DeployedStack:
     """Create the stack in moto and read back what the local cloud must run."""
     name = packaged.stack_name
     bucket = f"localcloud-deployments-{name}".lower()[:63]
-    transformed = transform(name, packaged.update_template, region=aws.region, code_bucket=bucket)
+    transformed = transform_template(
+        name, packaged.update_template, region=aws.region, code_bucket=bucket
+    )
     _upload_artifacts(aws, name, packaged, transformed.template, bucket)
     cloudformation = aws.client("cloudformation")
     _run(

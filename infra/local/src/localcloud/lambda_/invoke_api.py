@@ -16,7 +16,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote
 
-from localcloud.functions import FunctionNotFound, Invoker
+from localcloud.lambda_.functions import FunctionNotFound, Invoker
 from localcloud.lifecycle import HttpPart
 
 logger = logging.getLogger(__name__)

@@ -1,10 +1,8 @@
-"""The Lambda host: every deployed function runs as its own process under the official AWS Lambda
-Runtime Interface Client (`awslambdaric`), and the host serves each process the Lambda Runtime API
-(https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html) on a loopback port of its own.
-
-Handler loading, the event loop, error documents and logging are therefore the client's own, as in
-Lambda; the host supplies what the Lambda service does: the execution environment, cold starts,
-timeouts, and the outcome of each invocation."""
+"""One execution environment (`Sandbox`): a function process under the official runtime interface
+client (`awslambdaric`), and the Lambda Runtime API
+(https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html) served to it on a loopback port
+of its own: `/invocation/next`, `/response`, `/error` and `/init/error`, with Lambda's deadlines,
+error types and response size limit. The host that keeps one per function is `host.LambdaHost`."""
 
 from __future__ import annotations
 
@@ -19,16 +17,14 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
 
-from localcloud.aws import Aws
-from localcloud.functions import FunctionNotFound, FunctionSpec, Invocation
-from localcloud.lifecycle import Part
+from localcloud.lambda_.functions import FunctionSpec
+from localcloud.lifecycle import HttpPart
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +33,6 @@ API_PREFIX = "/2018-06-01/runtime"
 # Lambda's own limits: the init phase may take 10 s, and a synchronous response at most 6 MB.
 INIT_TIMEOUT_SECONDS = 10.0
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
-# The only parts of the host's environment a function sees: Lambda starts from a clean one too.
-INHERITED_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
 # Lambda's task root: a PYTHONPATH in a function's configuration may name it.
 LAMBDA_TASK_ROOT = "/var/task"
 # How often a Runtime API server looks for shutdown: closing a sandbox waits up to this long.
@@ -48,22 +42,22 @@ RUNTIME_ERROR_TYPE = re.compile(r"(Runtime|Function)\.[A-Z][a-zA-Z]+")
 
 
 @dataclass
-class _Outcome:
+class Outcome:
     payload: bytes
     error_type: str | None = None
     error_message: str | None = None
 
 
 @dataclass
-class _Request:
+class Request:
     id: str
     payload: bytes
     timeout_seconds: float
     delivered_at: float | None = None  # monotonic, when the runtime took it from /next
-    outcome: _Outcome | None = None
+    outcome: Outcome | None = None
 
 
-def _error_document(error_type: str, message: str) -> bytes:
+def error_document(error_type: str, message: str) -> bytes:
     return json.dumps({"errorMessage": message, "errorType": error_type}).encode()
 
 
@@ -94,10 +88,7 @@ class _RuntimeApiServer(ThreadingHTTPServer):
     # A /next request blocks until an invocation arrives; closing must not wait for it.
     block_on_close = False
     daemon_threads = True
-
-    def __init__(self, sandbox: _Sandbox) -> None:
-        super().__init__((HOST, 0), _RuntimeApiHandler)
-        self.sandbox = sandbox
+    sandbox: Sandbox
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A process that exits or is killed drops its connection: that is the sandbox's business
@@ -113,12 +104,12 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     @property
-    def sandbox(self) -> _Sandbox:
+    def sandbox(self) -> Sandbox:
         return cast(_RuntimeApiServer, self.server).sandbox
 
     def do_GET(self) -> None:
         if self.path != f"{API_PREFIX}/invocation/next":
-            self._reply(HTTPStatus.NOT_FOUND, _error_document("InvalidPath", self.path))
+            self._reply(HTTPStatus.NOT_FOUND, error_document("InvalidPath", self.path))
             return
         request = self.sandbox.next_request()
         if request is None:
@@ -151,7 +142,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         if status == HTTPStatus.ACCEPTED:
             self._reply(status, json.dumps({"status": "OK"}).encode())
         else:
-            self._reply(status, _error_document(status.phrase.replace(" ", ""), self.path))
+            self._reply(status, error_document(status.phrase.replace(" ", ""), self.path))
 
     def _reply(
         self, status: HTTPStatus, body: bytes, headers: dict[str, str] | None = None
@@ -168,8 +159,22 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         pass
 
 
+class _RuntimeApi(HttpPart):
+    """The Runtime API of one sandbox, on a loopback port of its own."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(
+            _RuntimeApiHandler,
+            name=f"runtime-api-{sandbox.spec.name}",
+            host=HOST,
+            server_class=_RuntimeApiServer,
+            poll_interval=SERVER_POLL_SECONDS,
+        )
+        cast(_RuntimeApiServer, self._server).sandbox = sandbox
+
+
 @dataclass
-class _Sandbox:
+class Sandbox:
     """One execution environment: a function process and the Runtime API server it talks to.
 
     It serves one invocation at a time; once it fails in a way Lambda would not survive (init
@@ -183,20 +188,14 @@ class _Sandbox:
     first_next_at: float | None = None
     exit_code: int | None = None
     closed: bool = False
-    _request: _Request | None = None
+    _request: Request | None = None
     _condition: threading.Condition = field(default_factory=threading.Condition)
-    _server: _RuntimeApiServer | None = None
+    _api: _RuntimeApi | None = None
     _process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self._server = _RuntimeApiServer(self)
-        threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": SERVER_POLL_SECONDS},
-            name=f"runtime-api-{self.spec.name}",
-            daemon=True,
-        ).start()
-        self.environment["AWS_LAMBDA_RUNTIME_API"] = f"{HOST}:{self._server.server_address[1]}"
+        self._api = _RuntimeApi(self).start()
+        self.environment["AWS_LAMBDA_RUNTIME_API"] = f"{HOST}:{self._api.port}"
         log = self.log_file.open("ab") if self.log_file else None
         try:
             self.started_at = time.monotonic()
@@ -211,8 +210,7 @@ class _Sandbox:
                 start_new_session=True,
             )
         except BaseException:
-            self._server.shutdown()
-            self._server.server_close()
+            self._api.stop()
             raise
         finally:
             if log:
@@ -237,7 +235,7 @@ class _Sandbox:
 
     # The Runtime API, called from the server's threads.
 
-    def next_request(self) -> _Request | None:
+    def next_request(self) -> Request | None:
         with self._condition:
             if self.first_next_at is None:
                 self.first_next_at = time.monotonic()
@@ -257,18 +255,18 @@ class _Sandbox:
     def respond(self, request_id: str, body: bytes) -> HTTPStatus:
         if len(body) > MAX_RESPONSE_BYTES:
             message = f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
-            outcome = _Outcome(
-                _error_document("Function.ResponseSizeTooLarge", message),
+            outcome = Outcome(
+                error_document("Function.ResponseSizeTooLarge", message),
                 "Function.ResponseSizeTooLarge",
                 message,
             )
             return self._settle(request_id, outcome, HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-        return self._settle(request_id, _Outcome(body), HTTPStatus.ACCEPTED)
+        return self._settle(request_id, Outcome(body), HTTPStatus.ACCEPTED)
 
     def fail(self, request_id: str, body: bytes, header_type: str | None) -> HTTPStatus:
         document = _parse_error_document(body)
         error_type = str(document.get("errorType") or header_type or "Runtime.Unknown")
-        outcome = _Outcome(body, error_type, str(document.get("errorMessage", "")))
+        outcome = Outcome(body, error_type, str(document.get("errorMessage", "")))
         return self._settle(request_id, outcome, HTTPStatus.ACCEPTED)
 
     def fail_init(self, body: bytes, header_type: str | None) -> HTTPStatus:
@@ -283,11 +281,11 @@ class _Sandbox:
             request = self._request
             if request is None or request.delivered_at is not None or request.outcome:
                 return HTTPStatus.FORBIDDEN
-            request.outcome = _Outcome(body, error_type, message)
+            request.outcome = Outcome(body, error_type, message)
             self._condition.notify_all()
         return HTTPStatus.ACCEPTED
 
-    def _settle(self, request_id: str, outcome: _Outcome, status: HTTPStatus) -> HTTPStatus:
+    def _settle(self, request_id: str, outcome: Outcome, status: HTTPStatus) -> HTTPStatus:
         with self._condition:
             request = self._request
             if request is None or request.id != request_id or request.delivered_at is None:
@@ -300,7 +298,7 @@ class _Sandbox:
 
     # The host's side.
 
-    def run(self, request: _Request) -> tuple[_Outcome, float, float | None]:
+    def run(self, request: Request) -> tuple[Outcome, float, float | None]:
         """Hand `request` to the process and wait for its outcome; returns it with the duration
         and, when this invocation is the one that found the process initialising, the init
         duration. Closes the sandbox after any failure that Lambda does not survive."""
@@ -328,10 +326,10 @@ class _Sandbox:
             self.close()  # the function never got past init
         return outcome, duration, init_duration
 
-    def _finished(self, request: _Request) -> bool:
+    def _finished(self, request: Request) -> bool:
         return request.outcome is not None or self.exit_code is not None or self.closed
 
-    def _failure(self, request: _Request) -> _Outcome:
+    def _failure(self, request: Request) -> Outcome:
         if self.exit_code is not None:
             how = (
                 f"signal: {signal.Signals(-self.exit_code).name}"
@@ -339,19 +337,19 @@ class _Sandbox:
                 else f"exit status {self.exit_code}"
             )
             message = f"Runtime exited with error: {how}"
-            return _Outcome(
-                _error_document("Runtime.ExitError", message), "Runtime.ExitError", message
+            return Outcome(
+                error_document("Runtime.ExitError", message), "Runtime.ExitError", message
             )
         if self.closed:
             message = "Runtime was stopped by the host"
-            return _Outcome(
-                _error_document("Runtime.ExitError", message), "Runtime.ExitError", message
+            return Outcome(
+                error_document("Runtime.ExitError", message), "Runtime.ExitError", message
             )
         if request.delivered_at is None:
             message = f"Init timed out after {INIT_TIMEOUT_SECONDS:.2f} seconds"
         else:
             message = f"Task timed out after {request.timeout_seconds:.2f} seconds"
-        return _Outcome(_error_document("Sandbox.Timedout", message), "Sandbox.Timedout", message)
+        return Outcome(error_document("Sandbox.Timedout", message), "Sandbox.Timedout", message)
 
     def close(self) -> None:
         """Kill the process (and its group) and stop serving it; idempotent and thread-safe."""
@@ -364,191 +362,5 @@ class _Sandbox:
             with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
                 os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-
-@dataclass
-class _Function:
-    spec: FunctionSpec
-    # Serialises this function's invocations: one execution environment, concurrency 1.
-    invoke_lock: threading.Lock = field(default_factory=threading.Lock)
-    sandbox: _Sandbox | None = None
-
-
-class LambdaHost(Part):
-    """Runs deployed functions as Lambda does, one process per function.
-
-    `deploy` registers a function (or replaces it; the next invocation starts the new code);
-    the process starts on its first invocation, a cold start, and then stays warm. `invoke`
-    satisfies `functions.Invoker` and is thread-safe: each function has a single execution
-    environment, so its invocations are served one at a time (reserved concurrency 1), while
-    different functions run in parallel. A function that fails at init, times out or exits loses
-    its process, and its next invocation cold-starts a fresh one; nothing a function does stops the
-    host or the other functions.
-    """
-
-    def __init__(
-        self,
-        aws: Aws,
-        *,
-        python: str = sys.executable,
-        log_dir: Path | None = None,
-        extra_path: Sequence[Path] = (),
-    ) -> None:
-        self._aws = aws
-        self._python = python
-        self._log_dir = log_dir
-        self._extra_path = tuple(extra_path)
-        self._lock = threading.Lock()
-        self._functions: dict[str, _Function] = {}
-        self._invocations: list[Invocation] = []
-        self._stopped = False
-
-    @property
-    def functions(self) -> dict[str, FunctionSpec]:
-        with self._lock:
-            return {name: function.spec for name, function in self._functions.items()}
-
-    def deploy(self, spec: FunctionSpec) -> None:
-        with self._lock:
-            if self._stopped:
-                raise RuntimeError("the Lambda host is stopped")
-            function = self._functions.get(spec.name)
-            if function is None:
-                self._functions[spec.name] = _Function(spec)
-                return
-            function.spec = spec
-        # An idle environment of the old code goes now; a busy one finishes its invocation and is
-        # replaced by the next.
-        if function.invoke_lock.acquire(blocking=False):
-            try:
-                self._retire_stale(function)
-            finally:
-                function.invoke_lock.release()
-
-    def invoke(self, function: str, payload: bytes) -> Invocation:
-        with self._lock:
-            deployed = self._functions.get(function)
-        if deployed is None:
-            raise FunctionNotFound(function)
-        with deployed.invoke_lock:
-            spec = deployed.spec
-            self._retire_stale(deployed)
-            request = _Request(str(uuid.uuid4()), payload, spec.timeout_seconds)
-            sandbox = deployed.sandbox
-            if sandbox is None or not sandbox.alive:
-                try:
-                    sandbox = self._start(deployed, spec)
-                except OSError as error:
-                    invocation = self._unstartable(spec, request, error)
-                    self._record(spec, invocation)
-                    return invocation
-            outcome, duration, init_duration = sandbox.run(request)
-        invocation = Invocation(
-            function=spec.name,
-            request_id=request.id,
-            payload=outcome.payload,
-            duration_ms=duration,
-            init_duration_ms=init_duration,
-            error_type=outcome.error_type,
-            error_message=outcome.error_message,
-        )
-        self._record(spec, invocation)
-        return invocation
-
-    def invocations(self, function: str | None = None) -> list[Invocation]:
-        with self._lock:
-            return [i for i in self._invocations if function is None or i.function == function]
-
-    def stop(self) -> None:
-        """Kill every function process and close every Runtime API server; final."""
-        with self._lock:
-            self._stopped = True
-            sandboxes = [f.sandbox for f in self._functions.values() if f.sandbox is not None]
-        for sandbox in sandboxes:
-            sandbox.close()
-
-    def _retire_stale(self, function: _Function) -> None:
-        if function.sandbox is not None and function.sandbox.spec is not function.spec:
-            function.sandbox.close()
-            function.sandbox = None
-
-    def _start(self, function: _Function, spec: FunctionSpec) -> _Sandbox:
-        log_file = None
-        if self._log_dir is not None:
-            self._log_dir.mkdir(parents=True, exist_ok=True)
-            log_file = self._log_dir / f"{spec.name}.log"
-        sandbox = _Sandbox(
-            spec=spec,
-            environment=self._environment(spec),
-            command=[self._python, "-m", "awslambdaric", spec.handler],
-            log_file=log_file,
-        )
-        # Registered under the host lock, so that `stop` either sees it or forbids it.
-        with self._lock:
-            if self._stopped:
-                raise RuntimeError("the Lambda host is stopped")
-            sandbox.start()
-            function.sandbox = sandbox
-        logger.info(
-            "lambda cold start",
-            extra={"function": spec.name, "stack": spec.stack, "pid": sandbox.pid},
-        )
-        return sandbox
-
-    def _environment(self, spec: FunctionSpec) -> dict[str, str]:
-        code_dir = spec.code_dir.resolve()
-        environment = {k: v for k, v in os.environ.items() if k in INHERITED_ENVIRONMENT}
-        environment |= self._aws.environment()
-        environment |= spec.environment
-        python_path = [str(code_dir)]
-        # A configured PYTHONPATH is kept, with Lambda's task root read as this function's.
-        for entry in spec.environment.get("PYTHONPATH", "").split(os.pathsep):
-            if entry:
-                if entry == LAMBDA_TASK_ROOT or entry.startswith(LAMBDA_TASK_ROOT + "/"):
-                    entry = str(code_dir) + entry.removeprefix(LAMBDA_TASK_ROOT)
-                python_path.append(str(code_dir / entry))
-        python_path += [str(path) for path in self._extra_path]
-        today = time.strftime("%Y/%m/%d", time.gmtime())
-        environment |= {
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": f"{today}/[$LATEST]{uuid.uuid4().hex}",
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
-            "LAMBDA_TASK_ROOT": str(code_dir),
-            "_HANDLER": spec.handler,
-            "PYTHONPATH": os.pathsep.join(dict.fromkeys(python_path)),
-        }
-        return environment
-
-    def _unstartable(self, spec: FunctionSpec, request: _Request, error: OSError) -> Invocation:
-        # What Lambda reports when it cannot execute the runtime's entry point.
-        message = f"Function {spec.name!r} could not be started: {error}"
-        return Invocation(
-            function=spec.name,
-            request_id=request.id,
-            payload=_error_document("Runtime.InvalidEntrypoint", message),
-            duration_ms=0.0,
-            error_type="Runtime.InvalidEntrypoint",
-            error_message=message,
-        )
-
-    def _record(self, spec: FunctionSpec, invocation: Invocation) -> None:
-        with self._lock:
-            self._invocations.append(invocation)
-        if invocation.error_type is not None:
-            logger.warning(
-                "lambda invocation failed",
-                extra={
-                    "function": spec.name,
-                    "stack": spec.stack,
-                    "error_type": invocation.error_type,
-                    "error_message": invocation.error_message,
-                    "request_id": invocation.request_id,
-                },
-            )
+        if self._api is not None:
+            self._api.stop()

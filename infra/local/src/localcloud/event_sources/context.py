@@ -1,0 +1,205 @@
+"""What every poller shares: the runner's context (`PollContext`: the AWS endpoint, the invoker,
+the stop signal, the poll intervals), the loop that drives one poller (`poll_loop`), and the
+helpers both kinds of poller use to read a function's response and build Lambda's records."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from localcloud.aws import Aws
+from localcloud.backoff import backoff_seconds
+from localcloud.lambda_.functions import Invocation, Invoker
+
+if TYPE_CHECKING:
+    from localcloud.timers import TtlDeletes
+
+from localcloud.event_sources.mapping import (
+    EventSourceMapping,
+    mapping_fields,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PollContext:
+    aws: Aws
+    invoke: Invoker
+    stopping: threading.Event
+    poll_interval: float
+    max_poll_interval: float
+    ttl_deletes: TtlDeletes | None
+
+    def queue_url(self, arn: str) -> str:
+        return sqs_queue_url(self.aws, arn)
+
+    def call(self, mapping: EventSourceMapping, payload: dict[str, Any]) -> Invocation | None:
+        """Invoke the mapping's function; None when it could not be invoked at all (counted as
+        a function error, as Lambda counts a throttled or missing function)."""
+        try:
+            return self.invoke(mapping.function, json.dumps(payload).encode())
+        except Exception as error:
+            logger.warning(
+                "event source invocation failed",
+                extra={**mapping_fields(mapping), "error": str(error)},
+            )
+            return None
+
+
+_queue_urls: dict[tuple[str, str], str] = {}
+_queue_urls_lock = threading.Lock()
+
+
+def sqs_queue_url(aws: Aws, arn: str) -> str:
+    with _queue_urls_lock:
+        known = _queue_urls.get((aws.endpoint, arn))
+    if known:
+        return known
+    _, _, _, _, account, name = arn.split(":", 5)
+    url: str = aws.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)[
+        "QueueUrl"
+    ]
+    with _queue_urls_lock:
+        _queue_urls[(aws.endpoint, arn)] = url
+    return url
+
+
+class Poller(Protocol):
+    def poll_once(self) -> float | None:
+        """Do one round of work: None when there was work (poll again soon), else how long the
+        poller may wait at most before its next round (0: its own backoff decides)."""
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+def poll_loop(context: PollContext, poller: Poller) -> None:
+    """Poll until stopping. An idle poller slows down from `poll_interval` to `max_poll_interval`
+    (doubling, not jittered: it is not a retry, and spreading would only add latency) and returns
+    to the short interval as soon as there is work; a failed poll is retried after the local
+    cloud's backoff, with jitter, between the same bounds."""
+    idle_rounds = 0
+    failures = 0
+    last_error: str | None = None
+    while not context.stopping.is_set():
+        try:
+            wait_at_most = poller.poll_once()
+            last_error = None
+            failures = 0
+        except Exception as error:
+            # The source may be gone (a stack deleted, the account reset) or moto busy: keep
+            # polling, and say so once per kind of error rather than every round.
+            if str(error) != last_error:
+                last_error = str(error)
+                logger.warning(
+                    "event source poll failed", extra={**poller.describe(), "error": last_error}
+                )
+            context.stopping.wait(
+                backoff_seconds(
+                    failures,
+                    base_seconds=context.poll_interval,
+                    cap_seconds=context.max_poll_interval,
+                )
+            )
+            failures += 1
+            continue
+        if wait_at_most is None:
+            idle_rounds = 0
+            continue
+        idle = backoff_seconds(
+            idle_rounds,
+            base_seconds=context.poll_interval,
+            cap_seconds=context.max_poll_interval,
+            jitter=False,
+        )
+        wait = idle if wait_at_most <= 0 else min(idle, wait_at_most)
+        context.stopping.wait(wait)
+        idle_rounds += 1
+
+
+def failed_items(
+    invocation: Invocation | None, identifiers: Sequence[str], *, report: bool
+) -> list[str] | None:
+    """The identifiers of the records a batch failed on ([]: none), or None when the whole batch
+    failed: a function error, or with ReportBatchItemFailures a response Lambda cannot use."""
+    if invocation is None or not invocation.ok:
+        return None
+    if not report:
+        return []
+    try:
+        response = invocation.json()
+    except ValueError:
+        return None
+    if response is None:
+        return []
+    if not isinstance(response, dict):
+        return None
+    failures = response.get("batchItemFailures")
+    if failures is None:
+        return []
+    if not isinstance(failures, list):
+        return None
+    failed: list[str] = []
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not isinstance(identifier, str) or identifier not in identifiers:
+            return None
+        failed.append(identifier)
+    return failed
+
+
+def batch_error(invocation: Invocation | None, failed: list[str] | None) -> str:
+    """Why a batch failed, for its log line: what `failed_items` made of the invocation."""
+    if invocation is None:
+        return "the function could not be invoked"
+    if not invocation.ok:
+        return f"{invocation.error_type}: {invocation.error_message or '(no message)'}"
+    if failed is None:
+        return "the function's batchItemFailures are malformed or name a record not in the batch"
+    count = len(failed)
+    return f"the function reported {count} record{'' if count == 1 else 's'} as failed"
+
+
+def function_arn(aws: Aws, function: str) -> str:
+    return function if function.startswith("arn:") else aws.arn("lambda", f"function:{function}")
+
+
+def maybe_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def b64(value: bytes | str) -> str:
+    return base64.b64encode(value if isinstance(value, bytes) else value.encode()).decode()
+
+
+def jsonable(value: Any) -> Any:
+    """A value from a boto3 response as it travels in a Lambda event: binary as base64."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, Mapping):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def epoch(value: datetime | float | int | str) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value)
+
+
+def iso(epoch: float) -> str:
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -1,0 +1,159 @@
+"""What an event source mapping is (`EventSourceMapping`, read from its CloudFormation resource),
+which source an ARN names (`source_kind`), and Lambda's event filtering (`FilterCriteria`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from moto.events.models import EventPattern
+
+
+logger = logging.getLogger(__name__)
+
+SourceKind = Literal["kinesis", "dynamodb", "sqs"]
+
+
+# Lambda's defaults when a mapping names no batch size.
+DEFAULT_STREAM_BATCH_SIZE = 100
+DEFAULT_QUEUE_BATCH_SIZE = 10
+# The most records one GetRecords call returns: 10,000 for Kinesis, 1,000 for DynamoDB Streams.
+
+
+def source_kind(arn: str) -> SourceKind:
+    """Which kind of event source an ARN names (Kinesis stream, DynamoDB stream or SQS queue)."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn":
+        service, resource = parts[2], parts[5]
+        if service == "kinesis" and resource.startswith("stream/"):
+            return "kinesis"
+        if service == "dynamodb" and "/stream/" in resource:
+            return "dynamodb"
+        if service == "sqs":
+            return "sqs"
+    raise ValueError(f"not a Kinesis stream, DynamoDB stream or SQS queue ARN: {arn!r}")
+
+
+class FilterCriteria:
+    """Lambda event filtering: a record passes when it matches any of the patterns (EventBridge
+    pattern syntax: exact values, prefix, suffix, anything-but, numeric, exists,
+    equals-ignore-case, wildcard, $or); no patterns let every record through.
+
+    The matching is moto's own EventBridge pattern matcher, the one moto's rules use, so the local
+    cloud has one implementation of the syntax; it is imported when the first filter is built
+    because importing moto's models is slow."""
+
+    def __init__(self, patterns: Sequence[Mapping[str, Any]] = ()) -> None:
+        self._patterns: list[EventPattern] = [_event_pattern(pattern) for pattern in patterns]
+
+    def matches(self, view: Mapping[str, Any]) -> bool:
+        if not self._patterns:
+            return True
+        event: Any = view
+        return any(pattern.matches_event(event) for pattern in self._patterns)
+
+
+def _event_pattern(pattern: Mapping[str, Any]) -> EventPattern:
+    from moto.core.exceptions import JsonRESTError
+    from moto.events.models import EventPattern
+
+    try:
+        return EventPattern.load(json.dumps(pattern))
+    except JsonRESTError as error:
+        raise ValueError(f"invalid filter pattern {pattern!r}: {error.message}") from error
+
+
+@dataclass(frozen=True)
+class EventSourceMapping:
+    """One AWS::Lambda::EventSourceMapping: which function reads which source, and how.
+
+    - `batch_size`: the most records per invocation; `batching_window_seconds`: how long a poller
+      waits for a batch to fill before it invokes with fewer.
+    - `starting_position` (streams): TRIM_HORIZON reads the shard from its oldest record; LATEST
+      reads the records put after `EventSourceRunner.add` returned.
+    - `filters`: Lambda event filtering patterns; records matching none are dropped without an
+      invocation (stream records are checkpointed past, SQS messages deleted).
+    - `report_batch_item_failures`: the function may answer
+      {"batchItemFailures": [{"itemIdentifier": ...}]}: a stream retries from the lowest failed
+      record, a queue keeps only the failed messages.
+    - `maximum_retry_attempts`, `maximum_record_age_seconds` (streams; -1: unbounded): when to
+      give up on a failing batch; `bisect_on_error`: split a failing batch in two and retry the
+      halves; `on_failure_arn`: an SQS queue that receives what was given up on.
+    """
+
+    function: str
+    source_arn: str
+    batch_size: int
+    batching_window_seconds: float = 0.0
+    starting_position: str = "LATEST"
+    filters: tuple[dict[str, Any], ...] = ()
+    report_batch_item_failures: bool = False
+    maximum_retry_attempts: int = -1
+    maximum_record_age_seconds: int = -1
+    bisect_on_error: bool = False
+    on_failure_arn: str | None = None
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        source_kind(self.source_arn)
+        if self.batch_size < 1:
+            raise ValueError(f"batch size must be at least 1, not {self.batch_size}")
+        if self.kind != "sqs" and self.starting_position not in ("LATEST", "TRIM_HORIZON"):
+            raise ValueError(f"unsupported starting position {self.starting_position!r}")
+        FilterCriteria(self.filters)
+
+    @property
+    def kind(self) -> SourceKind:
+        return source_kind(self.source_arn)
+
+    @classmethod
+    def from_properties(
+        cls,
+        properties: Mapping[str, Any],
+        *,
+        function: str,
+        source_arn: str,
+        on_failure_arn: str | None = None,
+    ) -> EventSourceMapping:
+        """A mapping from the properties of its CloudFormation resource (values already resolved;
+        numbers and booleans may arrive as strings, as templates often carry them)."""
+        kind = source_kind(source_arn)
+        default_batch = DEFAULT_QUEUE_BATCH_SIZE if kind == "sqs" else DEFAULT_STREAM_BATCH_SIZE
+        criteria = properties.get("FilterCriteria") or {}
+        filters = tuple(_pattern(entry.get("Pattern")) for entry in criteria.get("Filters") or ())
+        return cls(
+            function=function,
+            source_arn=source_arn,
+            batch_size=int(properties.get("BatchSize", default_batch)),
+            batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
+            starting_position=str(properties.get("StartingPosition", "LATEST")),
+            filters=filters,
+            report_batch_item_failures="ReportBatchItemFailures"
+            in (properties.get("FunctionResponseTypes") or ()),
+            maximum_retry_attempts=int(properties.get("MaximumRetryAttempts", -1)),
+            maximum_record_age_seconds=int(properties.get("MaximumRecordAgeInSeconds", -1)),
+            bisect_on_error=_flag(properties.get("BisectBatchOnFunctionError", False)),
+            on_failure_arn=on_failure_arn,
+            enabled=_flag(properties.get("Enabled", True)),
+        )
+
+
+def _pattern(raw: Any) -> dict[str, Any]:
+    pattern = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(pattern, dict):
+        raise ValueError(f"a filter pattern must be a JSON object, not {raw!r}")
+    return pattern
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def mapping_fields(mapping: EventSourceMapping) -> dict[str, Any]:
+    return {"function": mapping.function, "source": mapping.source_arn}

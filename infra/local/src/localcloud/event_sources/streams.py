@@ -1,0 +1,479 @@
+"""Kinesis and DynamoDB stream event sources: one `ShardPoller` per shard, reading each shard
+through the AWS API (`_KinesisShard`, `_DynamoDBShard`) and invoking the function as Lambda does."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+from shop_streams import TTL_USER_IDENTITY
+
+from localcloud.aws import ACCOUNT_ID
+from localcloud.backoff import backoff_seconds
+from localcloud.lambda_.functions import Invocation
+
+if TYPE_CHECKING:
+    pass
+
+from localcloud.event_sources.context import (
+    PollContext,
+    batch_error,
+    epoch,
+    failed_items,
+    function_arn,
+    iso,
+    jsonable,
+    maybe_json,
+)
+from localcloud.event_sources.mapping import (
+    EventSourceMapping,
+    FilterCriteria,
+    SourceKind,
+    mapping_fields,
+    source_kind,
+)
+
+logger = logging.getLogger(__name__)
+
+# The most records one GetRecords call returns: 10,000 for Kinesis, 1,000 for DynamoDB Streams.
+_READ_LIMIT: dict[SourceKind, int] = {"kinesis": 10_000, "dynamodb": 1_000, "sqs": 10}
+# A failed batch is retried after the local cloud's backoff (full jitter), from the poll interval
+# doubling up to this.
+MAX_RETRY_BACKOFF_SECONDS = 1.0
+# A role ARN for the record's invokeIdentityArn: locally nothing assumes it.
+INVOKE_IDENTITY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/localcloud-event-source-mapping"
+
+
+@dataclass
+class _Record:
+    """One stream record as the poller handles it."""
+
+    sequence_number: str
+    arrival: float  # epoch seconds
+    event: dict[str, Any]  # the record as the function receives it
+    keep: bool  # False: dropped by the filter criteria or as a moto no-op MODIFY
+
+
+class _Shard(Protocol):
+    shard_id: str
+
+    def read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """Records after the sequence number `after` (None: from the oldest record)."""
+
+    def sequence_number(self, raw: dict[str, Any]) -> str: ...
+
+    def record(self, raw: dict[str, Any], filters: FilterCriteria, consumer: object) -> _Record:
+        """The record as the poller handles it, the function's view built and filtered;
+        `consumer` is the poller, for the TTL deletes it has claimed."""
+
+
+def shards_of(context: PollContext, mapping: EventSourceMapping) -> list[_Shard]:
+    shards: list[_Shard] = []
+    if mapping.kind == "kinesis":
+        kinesis = context.aws.client("kinesis")
+        for page in kinesis.get_paginator("list_shards").paginate(StreamARN=mapping.source_arn):
+            for shard in page["Shards"]:
+                shards.append(_KinesisShard(context, mapping.source_arn, shard["ShardId"]))
+    else:
+        streams = context.aws.client("dynamodbstreams")
+        description = streams.describe_stream(StreamArn=mapping.source_arn)["StreamDescription"]
+        for shard in description["Shards"]:
+            shards.append(_DynamoDBShard(context, mapping.source_arn, shard["ShardId"]))
+    return shards
+
+
+class _KinesisShard:
+    def __init__(self, context: PollContext, stream_arn: str, shard_id: str) -> None:
+        self._context = context
+        self._stream_arn = stream_arn
+        self.shard_id = shard_id
+        # Where the last read left off, and the iterator that continues from there: reading on
+        # from the same place (the common case) then costs one call instead of two.
+        self._continue_from: tuple[str | None, str] | None = None
+
+    def read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        kinesis = self._context.aws.client("kinesis")
+        iterator = None
+        if self._continue_from is not None and self._continue_from[0] == after:
+            iterator = self._continue_from[1]
+        if iterator is None:
+            position: dict[str, str] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
+                if after
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator = kinesis.get_shard_iterator(
+                StreamARN=self._stream_arn, ShardId=self.shard_id, **position
+            )["ShardIterator"]
+        try:
+            # moto's iterators only name the stream when given its name: pass the ARN again.
+            response = kinesis.get_records(
+                ShardIterator=iterator, Limit=limit, StreamARN=self._stream_arn
+            )
+        except ClientError:
+            self._continue_from = None  # an expired or unknown iterator: start afresh next time
+            raise
+        records: list[dict[str, Any]] = response["Records"]
+        next_iterator = response.get("NextShardIterator")
+        last = records[-1]["SequenceNumber"] if records else after
+        self._continue_from = (last, next_iterator) if next_iterator else None
+        return records
+
+    def sequence_number(self, raw: dict[str, Any]) -> str:
+        return str(raw["SequenceNumber"])
+
+    def record(
+        self,
+        raw: dict[str, Any],
+        filters: FilterCriteria,
+        consumer: object,  # noqa: ARG002 - only DynamoDB streams carry TTL deletes
+    ) -> _Record:
+        sequence_number = self.sequence_number(raw)
+        arrival = epoch(raw["ApproximateArrivalTimestamp"])
+        data: bytes = raw["Data"]
+        event = {
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": raw["PartitionKey"],
+                "sequenceNumber": sequence_number,
+                "data": base64.b64encode(data).decode(),
+                "approximateArrivalTimestamp": round(arrival, 3),
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": f"{self.shard_id}:{sequence_number}",
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": INVOKE_IDENTITY_ARN,
+            "awsRegion": self._context.aws.region,
+            "eventSourceARN": self._stream_arn,
+        }
+        # Kinesis filtering sees only the data, parsed when it is JSON.
+        view = {"data": maybe_json(data.decode(errors="replace"))}
+        return _Record(sequence_number, arrival, event, filters.matches(view))
+
+
+class _DynamoDBShard:
+    def __init__(self, context: PollContext, stream_arn: str, shard_id: str) -> None:
+        self._context = context
+        self._stream_arn = stream_arn
+        self._table = stream_arn.split(":", 5)[5].split("/")[1]
+        self.shard_id = shard_id
+
+    def read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        # A fresh iterator every time: after a failed TransactWriteItems moto replaces the table
+        # (and its stream) with a copy, and an iterator kept from before would read the old one.
+        streams = self._context.aws.client("dynamodbstreams")
+        position: dict[str, str] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+            if after
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        iterator = streams.get_shard_iterator(
+            StreamArn=self._stream_arn, ShardId=self.shard_id, **position
+        )["ShardIterator"]
+        records: list[dict[str, Any]] = streams.get_records(ShardIterator=iterator, Limit=limit)[
+            "Records"
+        ]
+        return records
+
+    def sequence_number(self, raw: dict[str, Any]) -> str:
+        return str(raw["dynamodb"]["SequenceNumber"])
+
+    def record(self, raw: dict[str, Any], filters: FilterCriteria, consumer: object) -> _Record:
+        change: dict[str, Any] = jsonable(raw["dynamodb"])
+        sequence_number = self.sequence_number(raw)
+        arrival = epoch(raw["dynamodb"]["ApproximateCreationDateTime"])
+        change["ApproximateCreationDateTime"] = int(arrival)
+        event: dict[str, Any] = {
+            "eventID": raw["eventID"],
+            "eventName": raw["eventName"],
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": self._context.aws.region,
+            "dynamodb": change,
+            "eventSourceARN": self._stream_arn,
+        }
+        deletes = self._context.ttl_deletes
+        if (
+            raw["eventName"] == "REMOVE"
+            and deletes is not None
+            and deletes.claim(
+                self._table,
+                change["Keys"],
+                consumer=consumer,
+                sequence_number=sequence_number,
+                deleted_at=arrival,
+            )
+        ):
+            event["userIdentity"] = dict(TTL_USER_IDENTITY)
+        # moto records a MODIFY for a write that changed nothing; DynamoDB records none.
+        no_op = (
+            raw["eventName"] == "MODIFY"
+            and "NewImage" in change
+            and change.get("OldImage") == change["NewImage"]
+        )
+        keep = not no_op and filters.matches(event)
+        return _Record(sequence_number, arrival, event, keep)
+
+
+class ShardPoller:
+    """One shard of one mapping: reads from its checkpoint (the last record done with) on every
+    round, so a retried batch is read again and the order within the shard is kept.
+
+    - A batch is the next records after the checkpoint, at most `batch_size`; when fewer are there
+      and a batching window is set, the poller waits for more until the window has passed since
+      it first saw the oldest of them.
+    - Records no filter matches (and moto's no-op MODIFY records) are dropped, never invoked.
+    - A function error fails the whole batch. With ReportBatchItemFailures, a successful response
+      naming failed records makes the records before the lowest one done and retries from it; an
+      empty one is a success, and a malformed one (or one naming a record not in the batch) fails
+      the whole batch, as Lambda does.
+    - A failed batch is retried with a doubling backoff until `maximum_retry_attempts` retries
+      have failed or its oldest record is older than `maximum_record_age_seconds`; it is then
+      sent to the on-failure destination (or logged as an error without one) and skipped.
+    - With `bisect_on_error` a failed batch is split in two halves retried in order, each with the
+      whole retry budget, down to single records.
+    """
+
+    def __init__(self, context: PollContext, mapping: EventSourceMapping, shard: _Shard) -> None:
+        self._context = context
+        self._mapping = mapping
+        self._shard = shard
+        self._filters = FilterCriteria(mapping.filters)
+        self._limit = min(mapping.batch_size, _READ_LIMIT[mapping.kind])
+        self._checkpoint = self._start_after(mapping.starting_position)
+        self._window_start: tuple[str, float] | None = None  # (first sequence number, monotonic)
+        self._attempts: tuple[str, int] = ("", 0)  # (sequence number of batch start, invocations)
+        self._splits: list[int] = []  # bisection: sizes of the batches still to retry, in order
+        self._retry_at = 0.0  # monotonic
+        self._last_invocation: Invocation | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {**mapping_fields(self._mapping), "shard": self._shard.shard_id}
+
+    def _start_after(self, starting_position: str) -> str | None:
+        if starting_position == "TRIM_HORIZON":
+            return None
+        # LATEST, as a position the poller can come back to: after the newest record now there.
+        newest: str | None = None
+        while True:
+            raws = self._shard.read(newest, _READ_LIMIT[self._mapping.kind])
+            if not raws:
+                return newest
+            newest = self._shard.sequence_number(raws[-1])
+
+    def poll_once(self) -> float | None:
+        now = time.monotonic()
+        if now < self._retry_at:
+            return self._retry_at - now
+        limit = min(self._splits[0], self._limit) if self._splits else self._limit
+        raws = self._shard.read(self._checkpoint, self._limit)
+        records = [self._shard.record(raw, self._filters, self) for raw in raws]
+        if not records:
+            return 0.0
+        wait = self._batching_wait(records, now)
+        if wait > 0:
+            return wait
+        window = _take_kept(records, limit)
+        batch = [record for record in window if record.keep]
+        if not batch:
+            self._done_through(window[-1])
+            return None
+        expired = self._expired(batch)
+        if expired:
+            self._give_up(expired, "RecordAgeExceeded")
+            self._done_through(expired[-1])
+            return None
+        self._invoke(records, window, batch)
+        return None
+
+    def _batching_wait(self, records: list[_Record], now: float) -> float:
+        window = self._mapping.batching_window_seconds
+        if window <= 0 or len(records) >= self._limit or self._splits:
+            return 0.0
+        first = records[0].sequence_number
+        if self._window_start is None or self._window_start[0] != first:
+            self._window_start = (first, now)
+        return max(0.0, self._window_start[1] + window - now)
+
+    def _expired(self, batch: list[_Record]) -> list[_Record]:
+        max_age = self._mapping.maximum_record_age_seconds
+        if max_age < 0:
+            return []
+        now = time.time()
+        # Records arrive in order, so the expired ones are the oldest: a prefix of the batch.
+        return [record for record in batch if now - record.arrival > max_age]
+
+    def _invoke(self, records: list[_Record], window: list[_Record], batch: list[_Record]) -> None:
+        start, invocations = self._attempts
+        if start != batch[0].sequence_number:
+            start, invocations = batch[0].sequence_number, 0
+        invocations += 1
+        self._attempts = (start, invocations)
+        invocation = self._context.call(self._mapping, {"Records": [r.event for r in batch]})
+        self._last_invocation = invocation
+        failed = failed_items(
+            invocation,
+            [record.sequence_number for record in batch],
+            report=self._mapping.report_batch_item_failures,
+        )
+        if failed is not None and not failed:
+            self._done_through(window[-1])
+            if self._splits:
+                self._splits.pop(0)
+            return
+        if failed:
+            lowest = min(
+                batch.index(record) for record in batch if record.sequence_number in failed
+            )
+            if lowest > 0:
+                # The records before the lowest failure are done; the retry starts at it, and its
+                # invocations so far count towards the retry limit.
+                logger.warning(
+                    "event source batch failed",
+                    extra={
+                        **self.describe(),
+                        "records": len(batch),
+                        "invocations": invocations,
+                        "error": batch_error(invocation, failed),
+                    },
+                )
+                self._done_through(records[records.index(batch[lowest]) - 1])
+                self._attempts = (batch[lowest].sequence_number, invocations)
+                if self._splits:
+                    self._splits[0] -= lowest
+                self._schedule_retry(invocations)
+                return
+        self._batch_failed(batch, invocations, batch_error(invocation, failed))
+
+    def _batch_failed(self, batch: list[_Record], invocations: int, error: str) -> None:
+        logger.warning(
+            "event source batch failed",
+            extra={
+                **self.describe(),
+                "records": len(batch),
+                "invocations": invocations,
+                "error": error,
+            },
+        )
+        if self._mapping.bisect_on_error and len(batch) > 1:
+            half = len(batch) // 2
+            halves = [half, len(batch) - half]
+            self._splits[:1] = halves
+            self._attempts = ("", 0)
+            return
+        retries = self._mapping.maximum_retry_attempts
+        if 0 <= retries < invocations:
+            self._give_up(batch, "RetryAttemptsExhausted")
+            self._done_through(batch[-1])
+            if self._splits:
+                self._splits.pop(0)
+            return
+        self._schedule_retry(invocations)
+
+    def _schedule_retry(self, invocations: int) -> None:
+        self._retry_at = time.monotonic() + backoff_seconds(
+            invocations - 1,
+            base_seconds=self._context.poll_interval,
+            cap_seconds=MAX_RETRY_BACKOFF_SECONDS,
+        )
+
+    def _done_through(self, record: _Record) -> None:
+        self._checkpoint = record.sequence_number
+        self._window_start = None
+
+    def _give_up(self, batch: list[_Record], condition: str) -> None:
+        invocations = self._attempts[1] if self._attempts[0] == batch[0].sequence_number else 0
+        invocation = self._last_invocation if invocations else None
+        self._attempts = ("", 0)
+        info_key = "KinesisBatchInfo" if self._mapping.kind == "kinesis" else "DDBStreamBatchInfo"
+        batch_info = {
+            "shardId": self._shard.shard_id,
+            "startSequenceNumber": batch[0].sequence_number,
+            "endSequenceNumber": batch[-1].sequence_number,
+            "approximateArrivalOfFirstRecord": iso(batch[0].arrival),
+            "approximateArrivalOfLastRecord": iso(batch[-1].arrival),
+            "batchSize": len(batch),
+            "streamArn": self._mapping.source_arn,
+        }
+        _discard(
+            self._context,
+            self._mapping,
+            condition=condition,
+            invocations=invocations,
+            invocation=invocation,
+            batch_info=(info_key, batch_info),
+        )
+
+
+def _take_kept(records: list[_Record], limit: int) -> list[_Record]:
+    """The records up to and including the `limit`-th one kept (all when fewer are kept)."""
+    kept = 0
+    for index, record in enumerate(records):
+        kept += record.keep
+        if kept == limit:
+            return records[: index + 1]
+    return records
+
+
+def _discard(
+    context: PollContext,
+    mapping: EventSourceMapping,
+    *,
+    condition: str,
+    invocations: int,
+    invocation: Invocation | None,
+    batch_info: tuple[str, dict[str, Any]],
+) -> None:
+    """Give up on a batch: the on-failure destination gets Lambda's invocation record (what was
+    given up on, not the records themselves); without one, an error is logged."""
+    fields = {
+        **mapping_fields(mapping),
+        "condition": condition,
+        "records": batch_info[1]["batchSize"],
+        "start": batch_info[1]["startSequenceNumber"],
+    }
+    if not mapping.on_failure_arn:
+        logger.error("event source records discarded", extra=fields)
+        return
+    response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+    if invocation is None or not invocation.ok:
+        response["functionError"] = "Unhandled"
+    document = {
+        "requestContext": {
+            "requestId": invocation.request_id if invocation else str(uuid.uuid4()),
+            "functionArn": function_arn(context.aws, mapping.function),
+            "condition": condition,
+            "approximateInvokeCount": invocations,
+        },
+        "responseContext": response,
+        "version": "1.0",
+        "timestamp": iso(time.time()),
+        batch_info[0]: batch_info[1],
+    }
+    if source_kind(mapping.on_failure_arn) != "sqs":
+        logger.error(
+            "event source records discarded",
+            extra={**fields, "destination": mapping.on_failure_arn, "error": "not an SQS queue"},
+        )
+        return
+    try:
+        context.aws.client("sqs").send_message(
+            QueueUrl=context.queue_url(mapping.on_failure_arn), MessageBody=json.dumps(document)
+        )
+    except Exception as error:
+        logger.error(
+            "event source records discarded",
+            extra={**fields, "destination": mapping.on_failure_arn, "error": str(error)},
+        )
+        return
+    logger.warning(
+        "event source records sent to on-failure destination",
+        extra={**fields, "destination": mapping.on_failure_arn},
+    )

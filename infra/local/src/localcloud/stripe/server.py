@@ -1,0 +1,232 @@
+"""`FakeStripe`: the fake Stripe on a loopback port, an `HttpPart` once started: API-key
+authentication as Stripe answers it, each request handed to the account under one lock, answered
+with Stripe's headers, and the events sent to the webhook URL."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import fnmatch
+import hmac
+import logging
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Collection, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self, cast
+
+from localcloud.lifecycle import HttpPart, Part
+from localcloud.stripe.account import Account
+from localcloud.stripe.params import (
+    API_VERSION,
+    ApiError,
+    Json,
+    new_id,
+)
+from localcloud.stripe.state import Response, dump
+from localcloud.stripe.webhooks import Pending, WebhookDelivery, WebhookSender
+
+logger = logging.getLogger(__name__)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeStripe
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        cast(_Server, self.server).fake._serve(self, "GET")
+
+    def do_POST(self) -> None:
+        cast(_Server, self.server).fake._serve(self, "POST")
+
+    def do_DELETE(self) -> None:
+        cast(_Server, self.server).fake._serve(self, "DELETE")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The stdlib writes access lines to stderr; route them through logging instead.
+        logger.debug("stripe fake http", extra={"line": format % args})
+
+
+class FakeStripe(Part):
+    """Stripe on localhost: point the SDK at `url` (`base_addresses={"api": url}`).
+
+    Every event is kept (GET /v1/events) and, when a webhook URL is set, POSTed to it signed with
+    `webhook_secret`; `webhook_events` limits which types are sent, as an endpoint's
+    enabled_events does. `deliveries` records every attempt.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "sk_test_localcloud",
+        webhook_url: str | None = None,
+        webhook_secret: str = "whsec_localcloud",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.time,
+        webhook_retry_delays: Sequence[float] = (0.5, 1.0, 2.0, 4.0),
+        webhook_events: Collection[str] | None = None,
+    ) -> None:
+        self.api_key = api_key
+        self.webhook_secret = webhook_secret
+        self.deliveries: list[WebhookDelivery] = []
+        self._webhook_url = webhook_url
+        self._webhook_events = None if webhook_events is None else tuple(webhook_events)
+        self._host = host
+        self._port = port
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._http: HttpPart | None = None
+        self._account = Account(clock=clock, wants_event=self._wants, publish=self._publish)
+        self._sender = WebhookSender(
+            url=lambda: self._webhook_url,
+            secret=webhook_secret,
+            clock=clock,
+            retry_delays=webhook_retry_delays,
+            record=lambda delivery: self.deliveries.append(delivery),
+            settle=self._settle,
+        )
+
+    @property
+    def url(self) -> str:
+        if self._http is None:
+            raise RuntimeError("FakeStripe is not started")
+        return self._http.url
+
+    def start(self) -> Self:
+        # A fresh server each start, so a stopped fake can start again (on a new port, unless one
+        # was given).
+        self._http = HttpPart(
+            _RequestHandler,
+            name="stripe-fake",
+            host=self._host,
+            port=self._port,
+            server_class=_Server,
+            poll_interval=0.05,
+            join_seconds=None,
+        )
+        cast(_Server, self._http.server).fake = self
+        self._http.start()
+        self._sender.start()
+        logger.info("stripe fake started", extra={"url": self.url})
+        return self
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
+        self._sender.stop()
+
+    def set_webhook_url(self, url: str | None) -> None:
+        """Events created from now on go to `url`; queued ones go there at their next attempt."""
+        self._webhook_url = url
+
+    def wait_for_webhooks(self, timeout: float = 10.0) -> None:
+        """Block until every queued webhook is delivered or given up."""
+        if not self._sender.wait_idle(timeout):
+            raise TimeoutError(f"webhooks still pending after {timeout}s")
+
+    def events(self) -> list[Json]:
+        """Every event so far, oldest first."""
+        with self._lock:
+            return copy.deepcopy(list(self._account.events.values()))
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _wants(self, event_type: str) -> bool:
+        if self._webhook_url is None:
+            return False
+        patterns = self._webhook_events
+        return patterns is None or any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
+
+    def _publish(self, key: str, event: Json) -> None:
+        self._sender.enqueue(key, Pending(event["id"], event["type"], dump(event)))
+
+    def _settle(self, event_id: str) -> None:
+        with self._lock:
+            self._account.settle(event_id)
+
+    def _authenticate(self, header: str | None) -> None:
+        if not header:
+            raise ApiError(
+                401,
+                "You did not provide an API key. You need to provide your API key in the "
+                "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+                "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, "
+                "or we can help at https://support.stripe.com/.",
+                kept=False,
+                headers={"WWW-Authenticate": 'Basic realm="Stripe"'},
+            )
+        scheme, _, credentials = header.partition(" ")
+        key = credentials.strip()
+        if scheme.lower() == "basic":
+            try:
+                key = base64.b64decode(key).decode().partition(":")[0]
+            except (binascii.Error, UnicodeDecodeError):
+                key = ""
+        elif scheme.lower() != "bearer":
+            key = ""
+        if not hmac.compare_digest(key.encode(), self.api_key.encode()):
+            shown = key[:8] + "*" * max(0, len(key) - 12) + key[-4:] if len(key) > 12 else key
+            raise ApiError(
+                401,
+                f"Invalid API Key provided: {shown}",
+                kept=False,
+                headers={"WWW-Authenticate": 'Basic realm="Stripe"'},
+            )
+
+    def _serve(self, http: BaseHTTPRequestHandler, method: str) -> None:
+        request_id = new_id("req_", 14)
+        split = urllib.parse.urlsplit(http.path)
+        length = int(http.headers.get("Content-Length") or 0)
+        raw = http.rfile.read(length).decode() if length else ""
+        source = raw if method == "POST" else split.query
+        pairs = urllib.parse.parse_qsl(source, keep_blank_values=True)
+        try:
+            self._authenticate(http.headers.get("Authorization"))
+            with self._lock:
+                response = self._account.handle(
+                    method, split.path, pairs, request_id, http.headers.get("Idempotency-Key")
+                )
+        except ApiError as error:
+            body = dump(error.body(request_id, int(self._clock())))
+            response = Response(error.status, body, error.headers)
+        except Exception:
+            # A bug in the fake answers as Stripe's own failures do, so the caller sees an APIError.
+            logger.exception(
+                "stripe fake request crashed",
+                extra={"method": method, "path": split.path, "request_id": request_id},
+            )
+            crash = ApiError(500, "An unknown error occurred", type_="api_error", kept=False)
+            response = Response(500, dump(crash.body(request_id, int(self._clock()))))
+        logger.info(
+            "stripe fake request",
+            extra={
+                "method": method,
+                "path": split.path,
+                "status": response.status,
+                "request_id": request_id,
+            },
+        )
+        http.send_response(response.status)
+        http.send_header("Content-Type", "application/json")
+        http.send_header("Content-Length", str(len(response.body)))
+        http.send_header("Request-Id", request_id)
+        http.send_header("Stripe-Version", http.headers.get("Stripe-Version") or API_VERSION)
+        http.send_header("Access-Control-Allow-Origin", "*")
+        http.send_header("Cache-Control", "no-cache, no-store")
+        # Closing each connection lets stop() return without clients holding threads open.
+        http.send_header("Connection", "close")
+        for name, value in response.headers.items():
+            http.send_header(name, value)
+        http.end_headers()
+        http.wfile.write(response.body)
+        http.close_connection = True
