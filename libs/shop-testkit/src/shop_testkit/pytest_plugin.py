@@ -28,7 +28,7 @@ import pytest
 
 if TYPE_CHECKING:
     from localcloud.aws import Aws
-    from localcloud.moto_server import MotoServer
+    from localcloud.moto import MotoServer
 
 TIERS = {
     "unit": "pure and in memory: no moto, no local cloud, no sockets (run with --disable-socket)",
@@ -109,7 +109,7 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     """One moto server, a process of its own, for the whole session (starting one takes ~1 s)."""
-    from localcloud.moto_server import MotoServer
+    from localcloud.moto import MotoServer
 
     with MotoServer() as server:
         yield server
