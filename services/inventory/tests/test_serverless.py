@@ -127,8 +127,13 @@ def test_only_the_functions_that_keep_stock_write_the_table(stack: PackagedStack
     assert writers == {"Listener", "Expiry"}
 
 
-def test_the_package_carries_the_functions_code_and_nothing_else(stack: PackagedStack) -> None:
-    names = assert_package_holds_only(stack, "inventory.zip", "src/inventory/")
+@pytest.mark.parametrize("function", ["listener", "trigger", "expiry", "unprocessed"])
+def test_each_function_has_a_package_of_the_services_code_and_nothing_else(
+    stack: PackagedStack, function: str
+) -> None:
+    names = assert_package_holds_only(stack, f"{function}.zip", "src/inventory/")
+    code = stack.function(function.title())["Code"]["S3Key"]
+    assert code.endswith(f"/{function}.zip"), "each function deploys its own package"
 
     assert "src/inventory/handlers/listener.py" in names
     assert "src/inventory/handlers/trigger.py" in names
