@@ -2,6 +2,8 @@
 
 import itertools
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,3 +156,25 @@ def test_one_keys_envelopes_are_json_lines_in_time_order() -> None:
 
     # When they are printed as envelopes / Then one whole envelope a line, in time order
     assert [json.loads(line) for line in envelopes(entries, "k-1")] == [first, second]
+
+
+def test_a_trail_read_by_a_pipe_that_closes_early_ends_quietly(tmp_path: Path) -> None:
+    # Given a trail of many events for one key, as `make trail KEY=... | head -3` reads it
+    lines = [
+        TrailEntry(n, BUS, "s", "thing-happened", f"e{n}", "k-1", "k-1", {}).to_json()
+        for n in range(5000)
+    ]
+    (tmp_path / "trail.jsonl").write_text("\n".join(lines) + "\n")
+
+    # When its reader stops after a few lines
+    listing = subprocess.run(
+        f"{sys.executable} -m localcloud --state-dir {tmp_path} trail k-1 | head -3",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    # Then the listing ends without a traceback
+    assert len(listing.stdout.splitlines()) == 3
+    assert "Traceback" not in listing.stderr, listing.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -67,6 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     faults.add_argument("ids", nargs="*", help="only these faults (all when none are named)")
 
     arguments = parser.parse_args(argv)
+    try:
+        return _run(arguments)
+    except BrokenPipeError:
+        # The reader went away (`make trail KEY=... | head`): not an error of ours. Python's
+        # advice: point stdout at devnull so the flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _run(arguments: Any) -> int:
     logging.basicConfig(level=logging.INFO, handlers=[terminal_handler()])
     if arguments.command == "up":
         return _up(arguments)
