@@ -38,6 +38,8 @@ class InMemoryEventStore:
             )
 
     def decide(self, outcome: Fact) -> Fact:
+        if not outcome.terminal:
+            raise ValueError("only a terminal fact is an order's outcome")
         with self._lock:
             order = self._orders.setdefault(outcome.order_id, _Order())
             if order.outcome is None:
@@ -45,6 +47,8 @@ class InMemoryEventStore:
             return order.outcome
 
     def record(self, fact: Fact) -> bool:
+        if fact.terminal:
+            raise ValueError("a terminal fact is recorded with decide()")
         with self._lock:
             facts = self._orders.setdefault(fact.order_id, _Order()).facts
             if fact.rule in facts:
