@@ -80,6 +80,25 @@ def table_stream(aws: Aws, dynamodb: DynamoDBClient) -> TableStream:
     return TableStream(aws.client("dynamodbstreams"), arn, region=REGION)
 
 
+@pytest.fixture
+def table_name() -> str:
+    return TABLE
+
+
+@pytest.fixture
+def stack_environment(aws: Aws) -> dict[str, str]:
+    """The functions' environment as the stack sets it for stage `test`, against moto."""
+    return {
+        "POWERTOOLS_SERVICE_NAME": "fulfillment-control",
+        "STAGE": "test",
+        "BUS_NAME": BUS,
+        "TABLE_NAME": TABLE,
+        "BUS_ARN": aws.arn("events", f"event-bus/{BUS}"),
+        "TIMER_ROLE_ARN": aws.arn("iam", "role/timers"),
+        "TIMER_PREFIX": TIMER_PREFIX,
+    }
+
+
 S = TypeVar("S", bound=FunctionSettings)
 
 
