@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from enum import StrEnum
 
 from fulfillment_control.domain import CancellationReason, Collected, EventType, FactType
@@ -68,7 +69,8 @@ _TIE_BREAK = {Settled.FAILED: 0, Settled.PAID: 1, Settled.UNPAID: 2}
 
 @dataclass(frozen=True)
 class History:
-    """An order's collected events as the rules read them: the first event of each type."""
+    """An order's collected events as the rules read them: the first event of each type. What
+    several rules read (the settlement) is worked out once per history."""
 
     first: Mapping[EventType, Collected]
     payment_window_ms: int
@@ -78,7 +80,12 @@ class History:
         first: dict[EventType, Collected] = {}
         for event in events:
             known = first.get(event.type)
-            if known is None or event < known:
+            # Collected's own order (time, then id), compared field by field: the hot loop.
+            if (
+                known is None
+                or event.occurred_at < known.occurred_at
+                or (event.occurred_at == known.occurred_at and event.event_id < known.event_id)
+            ):
                 first[event.type] = event
         return cls(first, payment_window_ms)
 
@@ -88,13 +95,13 @@ class History:
     def at(self, event_type: EventType) -> int:
         return self.first[event_type].occurred_at
 
-    @property
+    @cached_property
     def window_closes_at(self) -> int | None:
         if not self.has(EventType.ORDER_PLACED):
             return None
         return self.at(EventType.ORDER_PLACED) + self.payment_window_ms
 
-    @property
+    @cached_property
     def reserved(self) -> bool:
         """Placed, and its stock held: the payment decides the rest."""
         return (
@@ -103,6 +110,7 @@ class History:
             and not self.has(EventType.RESERVATION_FAILED)
         )
 
+    @cached_property
     def settlement(self) -> Settlement | None:
         """How the payment ended, if it has: the first of a payment within the window (failed or
         succeeded) and the window's close, once its timer's event is collected."""
@@ -121,8 +129,9 @@ class History:
             candidates.append(Settlement(Settled.UNPAID, closes_at))
         return min(candidates, key=lambda s: (s.at, _TIE_BREAK[s.how]), default=None)
 
+    @cached_property
     def requested_cancellation_before_settling(self) -> bool:
-        settlement = self.settlement()
+        settlement = self.settlement
         return (
             settlement is not None
             and self.has(EventType.CANCELLATION_REQUESTED)
@@ -131,12 +140,12 @@ class History:
 
     def settled_as(self, how: Settled) -> bool:
         """Reserved, settled `how`, and no cancellation requested before that."""
-        settlement = self.settlement()
+        settlement = self.settlement
         return (
             self.reserved
             and settlement is not None
             and settlement.how is how
-            and not self.requested_cancellation_before_settling()
+            and not self.requested_cancellation_before_settling
         )
 
 
@@ -152,7 +161,7 @@ def out_of_stock(history: History, _outcome: str | None) -> bool:
 
 
 def cancelled_by_customer(history: History, _outcome: str | None) -> bool:
-    return history.reserved and history.requested_cancellation_before_settling()
+    return history.reserved and history.requested_cancellation_before_settling
 
 
 def payment_failed(history: History, _outcome: str | None) -> bool:
