@@ -45,8 +45,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from enum import StrEnum
+from functools import cached_property
 
 from fulfillment_control.domain import CancellationReason, Collected, EventType, FactType
 
