@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import ANY, Stubber
 from fulfillment_control.adapters.scheduler import SchedulerTimers, at_expression
 from fulfillment_control.domain import (
     CancellationReason,
@@ -130,3 +133,60 @@ def test_a_schedule_name_that_cannot_fit_is_refused_when_the_timers_are_built() 
 def test_an_at_expression_rounds_up_to_the_second() -> None:
     assert at_expression(1_800_000_000_000) == "at(2027-01-15T08:00:00)"
     assert at_expression(1_800_000_000_001) == "at(2027-01-15T08:00:01)"
+
+
+def stubbed_timers() -> tuple[SchedulerTimers, Stubber]:
+    client = boto3.client("scheduler", region_name="eu-west-1")
+    timers = SchedulerTimers(
+        bus_arn="arn:aws:events:eu-west-1:123456789012:event-bus/bus",
+        role_arn="arn:aws:iam::123456789012:role/timers",
+        name_prefix="fc-test-",
+        dead_letter_arn="arn:aws:sqs:eu-west-1:123456789012:timers-dlq",
+        events=EventFactory(source="tests"),
+        client=client,
+    )
+    return timers, Stubber(client)
+
+
+def test_the_scheduler_is_asked_exactly_for_a_one_shot_schedule_with_its_dead_letter_queue() -> (
+    None
+):
+    timers, stubber = stubbed_timers()
+    stubber.add_response(
+        "create_schedule",
+        {"ScheduleArn": "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/x"},
+        {
+            "Name": timers.name_of("order-1"),
+            "GroupName": "default",
+            "ScheduleExpression": "at(2027-01-15T08:00:01)",
+            "ScheduleExpressionTimezone": "UTC",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "ActionAfterCompletion": "DELETE",
+            "Target": {
+                "Arn": "arn:aws:events:eu-west-1:123456789012:event-bus/bus",
+                "RoleArn": "arn:aws:iam::123456789012:role/timers",
+                "Input": ANY,
+                "EventBridgeParameters": {"DetailType": "payment-window-closed", "Source": "tests"},
+                "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
+                "DeadLetterConfig": {"Arn": "arn:aws:sqs:eu-west-1:123456789012:timers-dlq"},
+            },
+        },
+    )
+    with stubber:
+        timers.start(WINDOW)
+    stubber.assert_no_pending_responses()
+
+
+def test_a_scheduler_error_other_than_already_there_or_already_gone_is_raised() -> None:
+    timers, stubber = stubbed_timers()
+    stubber.add_client_error("create_schedule", "ValidationException")
+    stubber.add_client_error("delete_schedule", "ThrottlingException")
+    stubber.add_client_error("get_schedule", "AccessDeniedException")
+    with stubber:
+        for call in (
+            lambda: timers.start(WINDOW),
+            lambda: timers.cancel("o"),
+            lambda: timers.pending("o"),
+        ):
+            with pytest.raises(ClientError):
+                call()

@@ -61,10 +61,6 @@ class FulfillmentControl:
         self.payment_window_ms = payment_window_seconds * 1000
         self._clock = clock
 
-    def history(self, order_id: str) -> History:
-        record = self.store.record_of(order_id)
-        return History.of(record.events, payment_window_ms=self.payment_window_ms)
-
     def evaluate(self, order_id: str, *, arrived: EventType | None = None) -> list[Fact]:
         """Evaluate the order's collected set, after `arrived` was collected; the facts newly
         recorded (a re-evaluation records nothing twice)."""

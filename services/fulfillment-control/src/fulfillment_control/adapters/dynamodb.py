@@ -114,11 +114,7 @@ class DynamoDBEventStore:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            existing: Any = error.response.get("Item")
-            if existing:
-                return _from_dynamodb(existing)
-            # Older SDKs and moto may not return the item: read it.
-            key = {"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}}
-            found = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True)
-            return _from_dynamodb(found.get("Item") or {})
+            # ALL_OLD: a failed condition returns the item that failed it.
+            existing: Any = error.response.get("Item", {})
+            return _from_dynamodb(existing)
         return None
