@@ -136,7 +136,13 @@ def test_an_at_expression_rounds_up_to_the_second() -> None:
 
 
 def stubbed_timers() -> tuple[SchedulerTimers, Stubber]:
-    client = boto3.client("scheduler", region_name="eu-west-1")
+    # Credentials of its own: a stubbed client sends nothing, but signs what it would send.
+    client = boto3.client(
+        "scheduler",
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     timers = SchedulerTimers(
         bus_arn="arn:aws:events:eu-west-1:123456789012:event-bus/bus",
         role_arn="arn:aws:iam::123456789012:role/timers",

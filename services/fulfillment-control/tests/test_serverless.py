@@ -5,6 +5,8 @@ on. The checks every service needs are shop_testkit.serverless's; this file adds
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +22,21 @@ from fulfillment_control.table import (
     TTL_ATTRIBUTE,
 )
 from shop_testkit.serverless import (
+    Layer,
     PackagedStack,
     assert_filter_lets_through,
     assert_functions_use_the_layer,
+    assert_layer_is_built_for,
     assert_least_privilege,
     assert_package_holds_only,
     assert_queue_sources_are_safe,
     assert_runtime_is_the_interpreters,
     assert_stream_mappings_are_safe,
+    runtime_of_this_interpreter,
 )
 
 SERVICE = Path(__file__).resolve().parents[1]
+ROOT = SERVICE.parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +179,30 @@ def test_what_the_stream_mappings_give_up_on_is_parked_by_the_unprocessed_functi
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
         "Fn::GetAtt": ["StreamFailureDeadLetterQueue", "Arn"]
     }
+
+
+@pytest.mark.skipif(
+    os.environ.get("SHOP_SKIP_LAYER_BUILD") == "1", reason="builds the layer: wheels from PyPI"
+)
+def test_the_layer_holds_every_import_of_the_functions_built_for_the_runtime(
+    stack: PackagedStack, tmp_path: Path
+) -> None:
+    # Given the layer `make package` builds (wheels from uv's cache after the first time)
+    subprocess.run(
+        [str(ROOT / "make" / "layer"), "fulfillment-control", str(tmp_path / "layer")],
+        cwd=SERVICE,
+        check=True,
+        capture_output=True,
+    )
+    layer = Layer(tmp_path / "layer")
+
+    # Then it is built for the functions' runtime and machine, and holds what they import
+    [architecture] = stack.function("Trigger")["Architectures"]
+    assert_layer_is_built_for(
+        layer, runtime=runtime_of_this_interpreter(), architecture=architecture
+    )
+    handler = stack.function("Unprocessed")["Handler"].rpartition(".")[0].replace("/", ".")
+    for module in [handler, "shop_envelope", "shop_publisher", "shop_streams", "pydantic", "boto3"]:
+        assert layer.has_module(module), module
+    assert layer.has_module("aws_lambda_powertools")
+    assert not layer.has_module("fulfillment_control"), "the service's own code is its package"
