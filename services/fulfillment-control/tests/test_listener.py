@@ -78,6 +78,7 @@ PAYLOADS: dict[str, tuple[str, str, dict[str, Any]]] = {
         },
     ),
     "payment-window-closed": ("fulfillment-control.timers", "order", {"id": "order-1"}),
+    "cancellation-window-closed": ("fulfillment-control.timers", "order", {"id": "order-1"}),
 }
 
 

@@ -136,6 +136,23 @@ def test_an_order_nobody_pays_expires_when_its_window_closes(cloud: LocalCloud) 
     assert published(cloud, "order-unpaid", "order-fulfillment-requested") == []
 
 
+def test_a_request_to_cancel_an_unpaid_order_cancels_it_once_its_cancellation_window_closes(
+    cloud: LocalCloud,
+) -> None:
+    # When a customer asks to cancel an order placed and reserved, but not paid
+    cancel = event("order-cancellation-requested", "order-regret", "order-bff", "order")
+    put_on_bus(cloud, placed("order-regret"), reserved("order-regret"), cancel)
+
+    # Then, once a payment made before the request could have arrived, it is cancelled for them
+    [cancelled] = eventually(
+        lambda: published(cloud, "order-regret", "order-cancelled"), timeout=WAIT
+    )
+    assert cancelled.detail["order"] == {"id": "order-regret", "reason": "CUSTOMER_REQUEST"}
+    assert published(cloud, "order-regret", "cancellation-window-closed")
+    assert published(cloud, "order-regret", "payment-window-closed") == []
+    assert schedules(cloud) == []
+
+
 def test_a_bad_event_is_parked_once_and_the_events_behind_it_still_decide(
     cloud: LocalCloud,
 ) -> None:

@@ -9,9 +9,14 @@ from fulfillment_control.domain import (
     EventType,
     Fact,
     FactType,
-    PaymentWindow,
+    Window,
 )
-from fulfillment_control.model import DEFAULT_PAYMENT_WINDOW_SECONDS, Collector, FulfillmentControl
+from fulfillment_control.model import (
+    DEFAULT_CANCELLATION_WINDOW_SECONDS,
+    DEFAULT_PAYMENT_WINDOW_SECONDS,
+    Collector,
+    FulfillmentControl,
+)
 
 PLACED_AT = 1_700_000_000_000
 WINDOW_MS = DEFAULT_PAYMENT_WINDOW_SECONDS * 1000
@@ -39,7 +44,7 @@ def test_placing_an_order_starts_its_payment_window() -> None:
 
     assert shop.arrives(collected(EventType.ORDER_PLACED)) == []
 
-    assert shop.timers.pending("order-1") == PaymentWindow("order-1", PLACED_AT + WINDOW_MS)
+    assert shop.timers.pending("order-1") == Window("order-1", PLACED_AT + WINDOW_MS)
 
 
 def test_the_happy_path_requests_fulfillment_once_and_stops_the_timer() -> None:
@@ -71,7 +76,7 @@ def test_an_order_collected_after_its_window_closed_expires_without_a_timer() ->
     # Then the window's event is collected at once, as the timer would have delivered it
     assert [fact.rule for fact in recorded] == ["expiry"]
     assert shop.timers.pending("order-1") is None
-    window = PaymentWindow("order-1", PLACED_AT + WINDOW_MS).closed()
+    window = Window("order-1", PLACED_AT + WINDOW_MS).closed()
     assert window in shop.store.record_of("order-1").events
 
 
@@ -121,3 +126,37 @@ def test_the_window_closing_ends_an_unpaid_order_and_leaves_no_timer_behind() ->
 
     assert [fact.rule for fact in recorded] == ["expiry"]
     assert shop.timers.pending("order-1") is None
+
+
+def test_a_request_to_cancel_an_unpaid_order_replaces_its_window_and_then_cancels_it() -> None:
+    # Given an order placed and reserved, not paid
+    shop = Given()
+    shop.arrives(collected(EventType.ORDER_PLACED), collected(EventType.INVENTORY_RESERVED, 100))
+
+    # When the customer asks to cancel it
+    assert shop.arrives(collected(EventType.CANCELLATION_REQUESTED, 5_000)) == []
+
+    # Then its payment window gives way to the shorter cancellation window
+    window = shop.timers.pending("order-1")
+    assert window == Window(
+        "order-1",
+        PLACED_AT + 5_000 + DEFAULT_CANCELLATION_WINDOW_SECONDS * 1000,
+        EventType.CANCELLATION_WINDOW_CLOSED,
+    )
+    # and when that closes with no payment, the order is cancelled for the customer
+    [closed] = shop.timers.due(window.closes_at)
+    [cancelled] = shop.arrives(closed)
+    assert (cancelled.rule, cancelled.reason) == (
+        "customer-request",
+        CancellationReason.CUSTOMER_REQUEST,
+    )
+    assert shop.timers.pending("order-1") is None
+
+
+def test_a_request_after_the_payment_window_closed_leaves_the_window_as_it_is() -> None:
+    shop = Given(now=PLACED_AT + WINDOW_MS - 1)
+    shop.arrives(collected(EventType.ORDER_PLACED), collected(EventType.INVENTORY_RESERVED, 100))
+
+    shop.arrives(collected(EventType.CANCELLATION_REQUESTED, WINDOW_MS + 1))
+
+    assert shop.timers.pending("order-1") == Window("order-1", PLACED_AT + WINDOW_MS)

@@ -15,7 +15,7 @@ from fulfillment_control.domain import (
     EventType,
     Fact,
     FactType,
-    PaymentWindow,
+    Window,
 )
 from fulfillment_control.ports import EventStore, Timers
 from localcloud.aws import Aws
@@ -74,12 +74,12 @@ def test_outcomes_and_follow_ups_are_not_confused(store: EventStore) -> None:
 
 # ---- the timers --------------------------------------------------------------------------------
 
-WINDOW = PaymentWindow("order-1", 1_800_000_000_250)
+WINDOW = Window("order-1", 1_800_000_000_250)
 
 
 def test_a_started_window_is_pending_until_cancelled(timers: Timers) -> None:
     timers.start(WINDOW)
-    timers.start(PaymentWindow("order-1", 1_900_000_000_000))  # a second start changes nothing
+    timers.start(Window("order-1", 1_900_000_000_000))  # a second start changes nothing
 
     assert timers.pending("order-1") == WINDOW
     assert timers.pending("order-2") is None
@@ -88,6 +88,16 @@ def test_a_started_window_is_pending_until_cancelled(timers: Timers) -> None:
     timers.cancel("order-1")  # and a second cancel is no error
     timers.cancel("order-never-started")
     assert timers.pending("order-1") is None
+
+
+def test_a_cancelled_window_gives_way_to_another_of_another_kind(timers: Timers) -> None:
+    cancellation = Window("order-1", 1_800_000_000_000, EventType.CANCELLATION_WINDOW_CLOSED)
+    timers.start(WINDOW)
+
+    timers.cancel("order-1")
+    timers.start(cancellation)
+
+    assert timers.pending("order-1") == cancellation
 
 
 def test_a_window_schedule_puts_the_envelope_on_the_bus_once_and_deletes_itself(

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 WINDOW_MS = 20_000
 PLACED_AT = 1_700_000_000_000
 
-P, C, R, X, S, F, W = (
+P, C, R, X, S, F, W, G = (
     EventType.ORDER_PLACED,
     EventType.CANCELLATION_REQUESTED,
     EventType.INVENTORY_RESERVED,
@@ -21,6 +21,7 @@ P, C, R, X, S, F, W = (
     EventType.PAYMENT_SUCCEEDED,
     EventType.PAYMENT_FAILED,
     EventType.PAYMENT_WINDOW_CLOSED,
+    EventType.CANCELLATION_WINDOW_CLOSED,
 )
 
 
@@ -53,6 +54,8 @@ CASES: dict[str, tuple[list[History], list[History]]] = {
             history(*RESERVED, (C, 3), (W, 20)),
             history(*RESERVED, (C, 3), (F, 4)),
             history(*RESERVED, (C, 3), (S, 25), (W, 20)),  # the late payment does not count
+            history(*RESERVED, (C, 3), (G, 5)),  # its cancellation window closed first
+            history(*RESERVED, (G, 5)),  # which only a request replaces the payment window with
         ],
         [
             history(*RESERVED, (C, 3)),  # waits: a payment made before it may be on its way
@@ -60,6 +63,7 @@ CASES: dict[str, tuple[list[History], list[History]]] = {
             history(*RESERVED, (S, 3), (C, 3)),  # at the very moment it was paid: too late
             history((P, 0), (X, 0.1), (C, 0.05), (W, 20)),  # out of stock stands
             history((C, 3), (S, 5), (R, 0.1)),  # not placed
+            history(*RESERVED, (S, 4), (G, 5)),  # a payment made before the request came in time
         ],
     ),
     "payment-failed": (

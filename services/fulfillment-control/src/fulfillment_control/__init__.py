@@ -3,6 +3,7 @@ the collected set and emits the next fact (fulfillment requested, cancelled, exp
 
 # The service's name: its stack is `<service>-<stage>`, its functions' POWERTOOLS_SERVICE_NAME.
 SERVICE = "fulfillment-control"
-# The `tags.source` of the one event the service both produces and collects, its payment window's
-# close: not the service's own name, which its listener skips as its own (shop-streams).
+# The `tags.source` of the events the service both produces and collects, its timers' (the
+# payment and cancellation windows' close): not the service's own name, which its listener
+# skips as its own (shop-streams).
 TIMER_SOURCE = f"{SERVICE}.timers"

@@ -65,6 +65,7 @@ def trigger(
             events=replace(events, source=TIMER_SOURCE),
         ),
         payment_window_seconds=settings.payment_window_seconds,
+        cancellation_window_seconds=settings.cancellation_window_seconds,
         clock=clock,
     )
     return trigger_rules.build(

@@ -19,6 +19,7 @@ class EventType(StrEnum):
     PAYMENT_SUCCEEDED = "payment-succeeded"
     PAYMENT_FAILED = "payment-failed"
     PAYMENT_WINDOW_CLOSED = "payment-window-closed"
+    CANCELLATION_WINDOW_CLOSED = "cancellation-window-closed"
 
 
 class FactType(StrEnum):
@@ -83,19 +84,20 @@ class ControlError(Exception):
 
 
 @dataclass(frozen=True)
-class PaymentWindow:
-    """The timer of an order's payment window: when it closes (epoch ms), the control service
-    collects a `payment-window-closed` event with this id, stamped with this time."""
+class Window:
+    """One of an order's timers: when it closes (epoch ms), the control service collects an event
+    of type `kind` with this id, stamped with this time. The payment window closes `window` after
+    the order was placed; a request to cancel an unpaid order replaces it with the cancellation
+    window, which closes once a payment made before the request has had time to arrive."""
 
     order_id: str
     closes_at: int
+    kind: EventType = EventType.PAYMENT_WINDOW_CLOSED
 
     @property
     def event_id(self) -> str:
-        return deterministic_id(EventType.PAYMENT_WINDOW_CLOSED, self.order_id)
+        return deterministic_id(self.kind, self.order_id)
 
     def closed(self) -> Collected:
         """The event the timer delivers, as the store collects it."""
-        return Collected(
-            self.closes_at, self.event_id, EventType.PAYMENT_WINDOW_CLOSED, self.order_id
-        )
+        return Collected(self.closes_at, self.event_id, self.kind, self.order_id)

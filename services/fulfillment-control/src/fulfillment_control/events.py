@@ -3,8 +3,9 @@
 Consumed events are read tolerantly: each model declares only what the rules need (the order it
 belongs to; the envelope gives its id and timestamp), so producers may add fields freely.
 Produced events are the service's contract: their JSON Schemas are committed under `contracts/`
-and a test fails when they drift. `payment-window-closed` is both: the service's own timer puts
-it on the bus, and the service collects it like any other event of the order.
+and a test fails when they drift. `payment-window-closed` and `cancellation-window-closed` are
+both: the service's own timers put them on the bus, and the service collects them like any other
+event of the order.
 """
 
 from __future__ import annotations
@@ -118,6 +119,19 @@ class PaymentWindowClosed(DomainEvent):
         return self.order.id
 
 
+class CancellationWindowClosed(DomainEvent):
+    """From the control service's own timer: the customer asked to cancel an unpaid order, and the
+    time a payment made before the request had to arrive has passed (its timestamp). Collected like
+    any other event of the order: with no payment before it, the cancellation stands."""
+
+    type: Literal["cancellation-window-closed"] = "cancellation-window-closed"
+    order: OrderReference
+
+    @property
+    def order_id(self) -> str:
+        return self.order.id
+
+
 class OrderFulfillmentRequested(DomainEvent):
     """Stock reserved and payment taken: ship it (the inventory commits the stock)."""
 
@@ -157,6 +171,7 @@ Collectable = (
     | PaymentSucceeded
     | PaymentFailed
     | PaymentWindowClosed
+    | CancellationWindowClosed
 )
 
 CONSUMED: tuple[type[Collectable], ...] = (
@@ -167,6 +182,7 @@ CONSUMED: tuple[type[Collectable], ...] = (
     PaymentSucceeded,
     PaymentFailed,
     PaymentWindowClosed,
+    CancellationWindowClosed,
 )
 
 PRODUCED: tuple[type[DomainEvent], ...] = (
@@ -175,4 +191,5 @@ PRODUCED: tuple[type[DomainEvent], ...] = (
     OrderExpired,
     OrderCancellationRejected,
     PaymentWindowClosed,
+    CancellationWindowClosed,
 )

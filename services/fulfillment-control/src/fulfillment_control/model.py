@@ -2,8 +2,10 @@
 
 Every event of an order is collected into the micro event store, once; each time one is, the
 order's whole collected set is evaluated against the rulebook, and the facts it implies are
-recorded, each once: the store is the outbox, and the trigger publishes what is recorded. The
-order's payment window is a timer started when the order is placed and cancelled when it ends.
+recorded, each once: the store is the outbox, and the trigger publishes what is recorded. An
+order has one timer: its payment window, started when it is placed, or the shorter cancellation
+window that replaces it when a request to cancel comes before any payment; it is cancelled when
+the order ends.
 
 Pure Python over two ports (`EventStore`, `Timers`): no AWS, no environment, no wire format.
 """
@@ -16,16 +18,22 @@ from collections.abc import Callable
 from shop_envelope import now_ms
 
 from fulfillment_control import rulebook
-from fulfillment_control.domain import Collected, EventType, Fact, PaymentWindow
+from fulfillment_control.domain import Collected, EventType, Fact, Window
 from fulfillment_control.ports import EventStore, Timers
 from fulfillment_control.rulebook import History, Rule
 
 logger = logging.getLogger(__name__)
 
-# The one default of each setting: the payment window (the stage sets it, in seconds) and how
+# The events that start (or replace) an order's timer.
+_OPENING = (EventType.ORDER_PLACED, EventType.CANCELLATION_REQUESTED)
+_TIMERS = (EventType.PAYMENT_WINDOW_CLOSED, EventType.CANCELLATION_WINDOW_CLOSED)
+
+# The one default of each setting: the payment window (the stage sets it, in seconds), how long
+# after a request to cancel an unpaid order a payment made before it may still arrive, and how
 # long the store keeps an order's items after they were written (its TTL: a clean-up, never a
 # deadline, as DynamoDB deletes expired items up to days late).
 DEFAULT_PAYMENT_WINDOW_SECONDS = 15 * 60
+DEFAULT_CANCELLATION_WINDOW_SECONDS = 60
 DEFAULT_RETENTION_SECONDS = 30 * 24 * 3600
 
 
@@ -54,11 +62,13 @@ class FulfillmentControl:
         timers: Timers,
         *,
         payment_window_seconds: int = DEFAULT_PAYMENT_WINDOW_SECONDS,
+        cancellation_window_seconds: int = DEFAULT_CANCELLATION_WINDOW_SECONDS,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.store = store
         self.timers = timers
         self.payment_window_ms = payment_window_seconds * 1000
+        self.cancellation_window_ms = cancellation_window_seconds * 1000
         self._clock = clock
 
     def evaluate(self, order_id: str, *, arrived: EventType | None = None) -> list[Fact]:
@@ -67,8 +77,7 @@ class FulfillmentControl:
         record = self.store.record_of(order_id)
         history = History.of(record.events, payment_window_ms=self.payment_window_ms)
         outcome = record.outcome
-        opening = arrived is EventType.ORDER_PLACED and outcome is None
-        if opening and self._open_window(order_id, history):
+        if outcome is None and arrived in _OPENING and self._set_timer(order_id, history):
             record = self.store.record_of(order_id)
             history = History.of(record.events, payment_window_ms=self.payment_window_ms)
 
@@ -88,19 +97,34 @@ class FulfillmentControl:
                 if self.store.record(fact):
                     recorded.append(fact)
 
-        if outcome is not None and arrived is not EventType.PAYMENT_WINDOW_CLOSED:
+        if outcome is not None and arrived not in _TIMERS:
             # An order that ended needs no timer (one that fired has deleted itself).
             self.timers.cancel(order_id)
         return recorded
 
-    def _open_window(self, order_id: str, history: History) -> bool:
-        """Start the order's payment window; True if it had closed already, and its event was
-        collected at once, as the timer would have delivered it (same id, same time)."""
+    def _set_timer(self, order_id: str, history: History) -> bool:
+        """Start the order's timer: its payment window once it is placed, replaced by its
+        cancellation window once a request to cancel it comes before any payment. True if that
+        timer had closed already, and its event was collected at once, as the timer would have
+        delivered it (same id, same time)."""
         closes_at = history.window_closes_at
-        if closes_at is None:  # pragma: no cover - the order-placed event was just collected
+        if closes_at is None:  # not placed yet: its order-placed starts the timer
             return False
-        window = PaymentWindow(order_id, closes_at)
-        if closes_at <= self._clock():
+        window = Window(order_id, closes_at)
+        requested_at = (
+            history.at(EventType.CANCELLATION_REQUESTED)
+            if history.has(EventType.CANCELLATION_REQUESTED)
+            else None
+        )
+        if requested_at is not None and requested_at < closes_at and history.settlement is None:
+            window = Window(
+                order_id,
+                min(closes_at, requested_at + self.cancellation_window_ms),
+                EventType.CANCELLATION_WINDOW_CLOSED,
+            )
+            # An order has one timer: the payment window's, if it was started, gives way.
+            self.timers.cancel(order_id)
+        if window.closes_at <= self._clock():
             return self.store.collect(window.closed())
         self.timers.start(window)
         return False

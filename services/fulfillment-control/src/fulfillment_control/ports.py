@@ -1,5 +1,5 @@
 """The two ports the model depends on: the micro event store (an order's collected events and
-the facts decided about it) and the timers (an order's payment window).
+the facts decided about it) and the timers (an order's payment or cancellation window).
 
 Each has a DynamoDB or EventBridge Scheduler adapter and an in-memory one implementing the very
 same contract, and one suite of tests runs against both.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from fulfillment_control.domain import Collected, Fact, OrderRecord, PaymentWindow
+from fulfillment_control.domain import Collected, Fact, OrderRecord, Window
 
 
 class EventStore(Protocol):
@@ -29,12 +29,13 @@ class EventStore(Protocol):
 
 
 class Timers(Protocol):
-    def start(self, window: PaymentWindow) -> None:
-        """Have the window's event collected when it closes; starting it again changes nothing."""
+    def start(self, window: Window) -> None:
+        """Have the window's event collected when it closes. An order has one window at a time:
+        starting one while it has one changes nothing."""
 
     def cancel(self, order_id: str) -> None:
         """The order's window will not fire: nothing happens if it fired, was cancelled or was
         never started."""
 
-    def pending(self, order_id: str) -> PaymentWindow | None:
+    def pending(self, order_id: str) -> Window | None:
         """The order's window while it is still to fire."""

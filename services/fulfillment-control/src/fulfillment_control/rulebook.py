@@ -54,7 +54,8 @@ from fulfillment_control.domain import CancellationReason, Collected, EventType,
 class Settled(StrEnum):
     FAILED = "failed"
     PAID = "paid"
-    UNPAID = "unpaid"  # the window closed first
+    WITHDRAWN = "withdrawn"  # the cancellation window closed first: the customer's request stands
+    UNPAID = "unpaid"  # the payment window closed first
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Settlement:
 
 
 # Settlements at the same millisecond: a failure before a success, a payment before the close.
-_TIE_BREAK = {Settled.FAILED: 0, Settled.PAID: 1, Settled.UNPAID: 2}
+_TIE_BREAK = {Settled.FAILED: 0, Settled.PAID: 1, Settled.WITHDRAWN: 2, Settled.UNPAID: 3}
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ class History:
     @cached_property
     def settlement(self) -> Settlement | None:
         """How the payment ended, if it has: the first of a payment within the window (failed or
-        succeeded) and the window's close, once its timer's event is collected."""
+        succeeded) and the close of the order's timer, once its event is collected (the
+        cancellation window's, if a request replaced it; else the payment window's)."""
         closes_at = self.window_closes_at
         if closes_at is None:
             return None
@@ -125,6 +127,10 @@ class History:
             )
             if self.has(event_type) and self.at(event_type) <= closes_at
         ]
+        if self.has(EventType.CANCELLATION_WINDOW_CLOSED):
+            candidates.append(
+                Settlement(Settled.WITHDRAWN, self.at(EventType.CANCELLATION_WINDOW_CLOSED))
+            )
         if self.has(EventType.PAYMENT_WINDOW_CLOSED):
             candidates.append(Settlement(Settled.UNPAID, closes_at))
         return min(candidates, key=lambda s: (s.at, _TIE_BREAK[s.how]), default=None)
@@ -161,7 +167,11 @@ def out_of_stock(history: History, _outcome: str | None) -> bool:
 
 
 def cancelled_by_customer(history: History, _outcome: str | None) -> bool:
-    return history.reserved and history.requested_cancellation_before_settling
+    settlement = history.settlement
+    return history.reserved and (
+        history.requested_cancellation_before_settling
+        or (settlement is not None and settlement.how is Settled.WITHDRAWN)
+    )
 
 
 def payment_failed(history: History, _outcome: str | None) -> bool:

@@ -7,7 +7,11 @@ from __future__ import annotations
 from pydantic import Field
 from shop_envelope.settings import FunctionSettings
 
-from fulfillment_control.model import DEFAULT_PAYMENT_WINDOW_SECONDS, DEFAULT_RETENTION_SECONDS
+from fulfillment_control.model import (
+    DEFAULT_CANCELLATION_WINDOW_SECONDS,
+    DEFAULT_PAYMENT_WINDOW_SECONDS,
+    DEFAULT_RETENTION_SECONDS,
+)
 
 
 class ControlSettings(FunctionSettings):
@@ -33,6 +37,12 @@ class TriggerSettings(ControlSettings):
         alias="PAYMENT_WINDOW_SECONDS",
         ge=1,
         description="How long after an order is placed its payment may come.",
+    )
+    cancellation_window_seconds: int = Field(
+        default=DEFAULT_CANCELLATION_WINDOW_SECONDS,
+        alias="CANCELLATION_WINDOW_SECONDS",
+        ge=1,
+        description="How long after a request to cancel an unpaid order a payment may arrive.",
     )
     bus_arn: str = Field(alias="BUS_ARN", min_length=1, description="The timers' target.")
     timer_role_arn: str = Field(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from fulfillment_control.domain import Collected, Fact, OrderRecord, PaymentWindow
+from fulfillment_control.domain import Collected, Fact, OrderRecord, Window
 
 
 @dataclass
@@ -68,10 +68,10 @@ class InMemoryTimers:
     by `now`, as the scheduler would put them on the bus, and forgets those windows."""
 
     def __init__(self) -> None:
-        self._windows: dict[str, PaymentWindow] = {}
+        self._windows: dict[str, Window] = {}
         self._lock = threading.Lock()
 
-    def start(self, window: PaymentWindow) -> None:
+    def start(self, window: Window) -> None:
         with self._lock:
             self._windows.setdefault(window.order_id, window)
 
@@ -79,7 +79,7 @@ class InMemoryTimers:
         with self._lock:
             self._windows.pop(order_id, None)
 
-    def pending(self, order_id: str) -> PaymentWindow | None:
+    def pending(self, order_id: str) -> Window | None:
         with self._lock:
             return self._windows.get(order_id)
 

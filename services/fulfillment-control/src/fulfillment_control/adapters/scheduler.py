@@ -1,15 +1,16 @@
-"""The EventBridge Scheduler adapter of the timers: one one-shot schedule per open payment window.
+"""The EventBridge Scheduler adapter of the timers: one one-shot schedule per order's open window.
 
-A window is an `at(...)` schedule (UTC, to the second; EventBridge Scheduler fires it within the
+A window (the payment window, or the cancellation window that replaces it) is an `at(...)` schedule (UTC, to the second; EventBridge Scheduler fires it within the
 minute on AWS, the local cloud's schedule runner within a second) whose target is the event hub's
-bus: at its time, Scheduler puts the window's `payment-window-closed` envelope on the bus as a
+bus: at its time, Scheduler puts the window's envelope (`payment-window-closed`, or
+`cancellation-window-closed`) on the bus as a
 service publishes it (`Source` and `DetailType` as the publisher sets them, the envelope as
 `Detail`), the hub forwards it to the stream, and the listener collects it like any other event.
 It deletes itself after it fired (`ActionAfterCompletion: DELETE`); cancelling deletes it before.
 
 A schedule is named after its order (a hash of the id, under the stack's prefix), so starting a
-window twice is refused by Scheduler (`ConflictException`) and changes nothing, and a cancel needs
-nothing but the order id.
+window while the order has one is refused by Scheduler (`ConflictException`) and changes nothing,
+and a cancel needs nothing but the order id.
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 from shop_envelope import EventFactory
 
-from fulfillment_control.domain import PaymentWindow
-from fulfillment_control.events import OrderReference, PaymentWindowClosed
+from fulfillment_control.domain import EventType, Window
+from fulfillment_control.events import (
+    CancellationWindowClosed,
+    OrderReference,
+    PaymentWindowClosed,
+)
 
 # EventBridge Scheduler's limit on a schedule's name.
 MAX_NAME_LENGTH = 64
@@ -32,6 +37,12 @@ MAX_NAME_LENGTH = 64
 # keep trying for a day, and so does a timer.
 MAX_EVENT_AGE_SECONDS = 24 * 3600
 MAX_RETRY_ATTEMPTS = 185
+
+
+_EVENT_OF = {
+    EventType.PAYMENT_WINDOW_CLOSED: PaymentWindowClosed,
+    EventType.CANCELLATION_WINDOW_CLOSED: CancellationWindowClosed,
+}
 
 
 def at_expression(moment_ms: int) -> str:
@@ -79,9 +90,9 @@ class SchedulerTimers:
     def name_of(self, order_id: str) -> str:
         return self._prefix + uuid.uuid5(uuid.NAMESPACE_URL, order_id).hex
 
-    def start(self, window: PaymentWindow) -> None:
+    def start(self, window: Window) -> None:
         event = self._events.create(
-            PaymentWindowClosed,
+            _EVENT_OF[window.kind],
             OrderReference(id=window.order_id),
             partition_key=window.order_id,
             id=window.event_id,
@@ -120,7 +131,7 @@ class SchedulerTimers:
             if _code(error) != "ResourceNotFoundException":
                 raise
 
-    def pending(self, order_id: str) -> PaymentWindow | None:
+    def pending(self, order_id: str) -> Window | None:
         try:
             schedule = self.client.get_schedule(Name=self.name_of(order_id), GroupName=self._group)
         except ClientError as error:
@@ -128,7 +139,9 @@ class SchedulerTimers:
                 raise
             return None
         envelope = json.loads(schedule["Target"]["Input"])
-        return PaymentWindow(envelope["order"]["id"], int(envelope["timestamp"]))
+        return Window(
+            envelope["order"]["id"], int(envelope["timestamp"]), EventType(envelope["type"])
+        )
 
 
 def _code(error: ClientError) -> str:
