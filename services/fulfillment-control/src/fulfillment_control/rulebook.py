@@ -10,7 +10,7 @@ id, so a rule fires at most once per order however often the set is evaluated.
 | `customer-request` | placed and reserved, a cancellation requested before the payment settled | `order-cancelled` `CUSTOMER_REQUEST` |
 | `payment-failed` | placed and reserved, the payment settled as failed | `order-cancelled` `PAYMENT_FAILED` |
 | `fulfillment` | placed and reserved, the payment settled as succeeded | `order-fulfillment-requested` |
-| `expiry` | placed and reserved, the window closed before any payment | `order-expired` |
+| `expiry` | placed and reserved, the payment window closed before any payment | `order-expired` |
 | `cancellation-rejected` | the order is being fulfilled, and a cancellation was requested | `order-cancellation-rejected` |
 
 The first five are terminal: each order gets exactly one of them, its outcome. The sixth is a
@@ -24,15 +24,18 @@ nothing until the decision can no longer change with events still to come:
   once): `inventory-reservation-failed` ends the order whatever else happened (a fixed precedence:
   nothing can be fulfilled without stock).
 - The payment *settles* at the first, by timestamp, of: `payment-failed` or `payment-succeeded`
-  within the window (the window closes `paymentWindow` after `order-placed`'s timestamp, known from
-  the set), or the window's close, once `payment-window-closed` is collected. A payment made after
-  the close does not count (it gets no fulfillment; stripe-esg refunds it), so a late payment
+  within the payment window (it closes `paymentWindow` after `order-placed`'s timestamp, known
+  from the set), or the close of the order's timer once its event is collected:
+  `payment-window-closed` (unpaid) or `cancellation-window-closed` (withdrawn). A payment after
+  the payment window does not count (no fulfillment; stripe-esg refunds it), so a late payment
   arriving early decides nothing: the order waits for its timer.
 - A cancellation request is judged against the settlement, by timestamps: before it, the order
   is cancelled for the customer; at or after it, the settlement stands (and a request after a
-  successful payment is rejected). So a request for an unpaid order takes effect when the payment
-  settles or the window closes, not at once: a payment made before the request may still be on
-  its way until then.
+  successful payment is rejected). A request for an unpaid order replaces the order's payment
+  window with its cancellation window (`cancellationWindow` after the request, at the latest
+  when the payment window closes): a payment made before the request may still be on its way
+  until then. The cancellation window's event exists only because a request came before any
+  payment, so, arriving first, it decides as the request would.
 
 What no rule can order: two settlements that both count but arrive the wrong way round (a payment
 retried after a failure; a payment inside the window that arrives after the timer's event; a
