@@ -20,8 +20,9 @@ from localcloud.trail import TrailEntry
 from shop_envelope import deterministic_id
 
 ROOT = Path(__file__).resolve().parents[3]
-# A short payment window for this stack, set when it is packaged: the expiry takes seconds.
-WINDOW_SECONDS = 3
+# A short payment window for this stack, set when it is packaged: the expiry takes seconds, and
+# the trigger, cold, gets to the order before its window closes, so the schedule is what fires.
+WINDOW_SECONDS = 5
 # Cold starts of the functions under load on two cores, then a hop or two each.
 WAIT = 30.0
 
@@ -86,6 +87,17 @@ def published(cloud: LocalCloud, key: str, detail_type: str) -> list[TrailEntry]
     return [entry for entry in cloud.trail.for_key(key) if entry.detail_type == detail_type]
 
 
+def collected_types(cloud: LocalCloud, order_id: str) -> set[str]:
+    """The types of the events the service's store holds for the order."""
+    table = next(s for s in cloud.stacks if s.name == "fulfillment-control-local").outputs
+    items = cloud.aws.client("dynamodb").query(
+        TableName=table["TableName"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}},
+    )["Items"]
+    return {item["type"]["S"] for item in items if item["sk"]["S"].startswith("EVENT#")}
+
+
 def schedules(cloud: LocalCloud) -> list[str]:
     return [s["Name"] for s in cloud.aws.client("scheduler").list_schedules()["Schedules"]]
 
@@ -111,10 +123,15 @@ def test_the_happy_paths_events_on_the_bus_yield_fulfillment_requested_and_no_ti
     ] == ["order-fulfillment-requested"]
 
 
+def test_the_local_stage_has_windows_of_seconds(cloud: LocalCloud) -> None:
+    environment = cloud.lambdas.functions["fulfillment-control-local-trigger"].environment
+
+    assert environment["PAYMENT_WINDOW_SECONDS"] == str(WINDOW_SECONDS), "as this test packaged it"
+    assert environment["CANCELLATION_WINDOW_SECONDS"] == "2"
+
+
 def test_an_order_nobody_pays_expires_when_its_window_closes(cloud: LocalCloud) -> None:
-    # Given an order placed and reserved, and a window of a few seconds (the stack's, locally)
-    trigger = next(s for s in cloud.stacks if s.name == "fulfillment-control-local")
-    assert trigger is not None
+    # Given an order placed and reserved, and a window of a few seconds
     put_on_bus(cloud, placed("order-unpaid"), reserved("order-unpaid"))
     eventually(lambda: schedules(cloud), timeout=WAIT)
 
@@ -148,7 +165,9 @@ def test_a_request_to_cancel_an_unpaid_order_cancels_it_once_its_cancellation_wi
         lambda: published(cloud, "order-regret", "order-cancelled"), timeout=WAIT
     )
     assert cancelled.detail["order"] == {"id": "order-regret", "reason": "CUSTOMER_REQUEST"}
-    assert published(cloud, "order-regret", "cancellation-window-closed")
+    # (its cancellation window's event came from the bus, or, if the trigger got to the request
+    # only after that window had closed, was collected at once: collected either way)
+    assert "cancellation-window-closed" in collected_types(cloud, "order-regret")
     assert published(cloud, "order-regret", "payment-window-closed") == []
     assert schedules(cloud) == []
 

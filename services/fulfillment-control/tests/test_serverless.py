@@ -147,9 +147,10 @@ def test_the_timer_role_may_only_put_events_on_the_bus_and_keep_what_it_gave_up_
 
 
 def test_the_payment_window_is_minutes_on_aws(stack: PackagedStack) -> None:
-    # (the local cloud's, in seconds, is checked where it is deployed: test_local_cloud.py)
+    # (the local stage's, in seconds, where it is deployed: test_local_cloud.py)
     variables = stack.function("Trigger")["Environment"]["Variables"]
     assert variables["PAYMENT_WINDOW_SECONDS"] == str(15 * 60)
+    assert variables["CANCELLATION_WINDOW_SECONDS"] == "60"
 
 
 @pytest.mark.parametrize("function", ["listener", "trigger", "unprocessed"])
