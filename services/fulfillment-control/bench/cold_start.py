@@ -3,6 +3,9 @@ the shared libraries, the rulebook and model) and creates the one AWS client its
 invocation needs, against the floor: one that loads only the third-party packages every function
 is built on (pydantic's model machinery, Powertools' logger and metrics) and creates that same
 client. What the service and the shared libraries cost of their own is the ratio. Goal: 1.10x.
+
+A last line measures the shared libraries alone (the envelope, streams, publisher, observability)
+against the same floor: the part of each function's ratio that is not the service's own.
 Tracing is off, as outside Lambda (`make bench` runs no X-Ray daemon).
 """
 
@@ -19,6 +22,9 @@ FUNCTIONS = {"listener": "dynamodb", "trigger": "dynamodb"}
 FLOOR = (
     "import pydantic.main; from aws_lambda_powertools import Logger, Metrics; Logger(); Metrics()"
 )
+LIBRARIES = (
+    "import shop_envelope, shop_envelope.settings, shop_streams, shop_publisher, shop_observability"
+)
 
 
 def client(name: str) -> str:
@@ -34,4 +40,11 @@ comparisons = [
     )
     for function, name in FUNCTIONS.items()
 ]
+comparisons.append(
+    compare_fresh_processes(
+        "the shared libraries alone vs the same floor",
+        f"{ENVIRONMENT}{LIBRARIES}; {client('dynamodb')}",
+        f"{ENVIRONMENT}{FLOOR}; {client('dynamodb')}",
+    )
+)
 print(report("fulfillment-control: cold start in a fresh process", comparisons))

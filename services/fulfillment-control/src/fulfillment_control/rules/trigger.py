@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from shop_envelope import DomainEvent, Envelope, EventFactory, deterministic_id
 from shop_publisher import EventPublisher
@@ -88,7 +89,7 @@ def build(
     return trigger
 
 
-def _read[T](change: Change, reader: Callable[[dict], T]) -> T:
+def _read[T](change: Change, reader: Callable[[dict[str, Any]], T]) -> T:
     """What the change's new image reads as, or `UnreadableItem`."""
     try:
         return reader(change.new or {})
