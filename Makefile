@@ -53,14 +53,28 @@ lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing ano
 	  if [ -d $$member/tests ]; then echo "mypy $$member/tests"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache tests); fi; \
 	done
 
+# The suites run side by side (TEST_JOBS at once, the longest first): most of a service's time is
+# spent waiting on a local cloud's processes rather than on a core, so on CI's two cores three at
+# once finish well before one after another. Each suite's output is printed whole when it ends.
+TEST_JOBS ?= 3
+SUITES := $(INFRA) $(SERVICES) libs
+test: lint ## Lint, then every test suite; fails if any fails or if no test ran
+	@$(MAKE) -j$(TEST_JOBS) --output-sync=target $(addprefix suite/,$(SUITES))
+	@echo "test: every suite passed ($(SUITES))"
+
 # The libraries' coverage is taken with `coverage run`, not `pytest --cov`: the test kit's pytest
 # plugin imports shop_testkit before pytest-cov starts measuring, so its module lines would count
 # as missed.
-test: lint ## Lint, then every test suite; fails if any fails or if no test ran
+.PHONY: suite/libs
+suite/libs:
+	@echo "== libs"
 	make/pytest-or-fail $(RUN) coverage run --branch --source=$(subst $(space),$(comma),$(LIB_PACKAGES)) \
 	  -m pytest $(LIBS)
 	$(RUN) coverage report --skip-covered --show-missing --fail-under=$(COVERAGE_GATE)
-	@for member in $(INFRA) $(SERVICES); do $(MAKE) -C $$member check; done
+
+suite/%:
+	@echo "== $*"
+	@$(MAKE) -C $* check
 
 test-unit: setup ## Every member's unit tier only, network disabled (seconds each; make test runs all tiers)
 	@for member in $(MEMBERS); do echo "== $$member"; $(MAKE) -C $$member test-unit; done
