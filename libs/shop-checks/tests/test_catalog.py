@@ -322,6 +322,18 @@ def test_the_structural_check_finds_what_breaks(repo: Path) -> None:
     assert list(Draft7Validator(specification()).iter_errors(document)) != []
 
 
+def test_the_specification_refuses_an_asyncapi_2_verb() -> None:
+    # Given the inventory's document with an operation in AsyncAPI 2's words
+    document = documents(ROOT)["inventory"]
+    document["operations"]["send-product-updated"]["action"] = "publish"
+
+    # Then the vendored specification refuses it, there and only there
+    errors = list(Draft7Validator(specification()).iter_errors(document))
+    assert [list(error.absolute_path) for error in errors] == [
+        ["operations", "send-product-updated"]
+    ]
+
+
 # ---- the fields of an event --------------------------------------------------------------------
 
 

@@ -187,6 +187,10 @@ def _message(contract: Contract, folder: str) -> dict[str, Any]:
     if "description" in contract.schema:
         message["summary"] = str(contract.schema["description"])
     message["contentType"] = "application/json"
+    message["correlationId"] = {
+        "description": "Ties every event of one business flow together: the order id.",
+        "location": "$message.payload#/tags/correlationId",
+    }
     message["payload"] = {
         "schemaFormat": SCHEMA_FORMAT,
         "schema": {"$ref": f"./{folder}/{contract.event_type}.json"},
