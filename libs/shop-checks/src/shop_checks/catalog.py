@@ -188,7 +188,7 @@ def _message(contract: Contract, folder: str) -> dict[str, Any]:
         message["summary"] = str(contract.schema["description"])
     message["contentType"] = "application/json"
     message["correlationId"] = {
-        "description": "Ties every event of one business flow together: the order id.",
+        "description": "Ties every event of one flow together: the order id (a catalog event's, its sku).",
         "location": "$message.payload#/tags/correlationId",
     }
     message["payload"] = {
