@@ -59,7 +59,8 @@ def add_service(root: Path, name: str, description: str) -> Path:
 def repo(tmp_path: Path) -> Path:
     """A copy of the repository's inventory and awaited file, plus an order-bff that produces
     `order-placed` as the inventory reads it and a fulfillment-control that reads the inventory's
-    `inventory-reserved`: two services that landed after the generator, with its code unchanged."""
+    `inventory-reserved`, and sends and receives its own timer event: two services that landed
+    after the generator, with its code unchanged."""
     shutil.copytree(INVENTORY / "contracts", tmp_path / "services/inventory/contracts")
     shutil.copy(INVENTORY / "pyproject.toml", tmp_path / "services/inventory/pyproject.toml")
     awaited = read(ROOT / AWAITED)
@@ -72,6 +73,13 @@ def repo(tmp_path: Path) -> Path:
     control = add_service(tmp_path, "fulfillment-control", "Decides what happens next.")
     reserved = read(INVENTORY / "contracts/produces/inventory-reserved.json")
     write(control / "consumes/inventory-reserved.json", reserved)
+    timer = read(INVENTORY / "contracts/consumes/order-expired.json")
+    timer["properties"]["type"] |= {
+        "const": "payment-window-closed",
+        "default": "payment-window-closed",
+    }
+    write(control / "produces/payment-window-closed.json", timer)
+    write(control / "consumes/payment-window-closed.json", timer)
     return tmp_path
 
 
@@ -121,7 +129,9 @@ def test_services_that_land_later_are_in_the_catalog(repo: Path) -> None:
     assert list(documents(repo)["order-bff"]["operations"]) == ["send-order-placed"]
     assert documents(repo)["order-bff"]["info"]["version"] == "0.2.0"
     assert list(documents(repo)["fulfillment-control"]["operations"]) == [
-        "receive-inventory-reserved"
+        "send-payment-window-closed",
+        "receive-inventory-reserved",
+        "receive-payment-window-closed",
     ]
     page = (repo / PAGE).read_text()
     assert "| [`order-placed`](#order-placed) | order-bff | inventory |" in page
@@ -130,6 +140,7 @@ def test_services_that_land_later_are_in_the_catalog(repo: Path) -> None:
     )
     assert 'order_bff -->|"order-placed"| inventory' in page
     assert 'inventory -->|"inventory-reserved"| fulfillment_control' in page
+    assert 'fulfillment_control -->|"payment-window-closed"| fulfillment_control' in page
     # and what fulfillment-control reads is every field of the inventory's schema it copied
     reads = [
         f"`{f.path}`"
@@ -170,9 +181,10 @@ def test_a_new_event_type_makes_its_services_document_stale(repo: Path) -> None:
 
 
 def test_a_service_left_without_contracts_loses_its_document(repo: Path) -> None:
-    # Given a current catalog, then fulfillment-control's only contract removed
+    # Given a current catalog, then every contract of fulfillment-control removed
     write_catalog(repo)
-    (repo / "services/fulfillment-control/contracts/consumes/inventory-reserved.json").unlink()
+    for contract in (repo / "services/fulfillment-control/contracts").glob("*/*.json"):
+        contract.unlink()
 
     # Then its document is reported, and removed when the catalog is written
     assert catalog_drift(repo)[0] == (
@@ -359,9 +371,12 @@ def test_fields_are_the_entitys_leaves_with_what_they_may_be() -> None:
                         "anyOf": [{"$ref": "#/$defs/Line"}, {"type": "null"}],
                     },
                     "tree": {"$ref": "#/$defs/Tree"},
+                    "refunds": {
+                        "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]
+                    },
                     "note": {"type": "string"},
                 },
-                "required": ["lines", "declineCode", "reason", "address"],
+                "required": ["lines", "declineCode", "reason", "address", "refunds"],
             },
         },
         "required": ["id", "tags", "order"],
@@ -374,6 +389,7 @@ def test_fields_are_the_entitys_leaves_with_what_they_may_be() -> None:
         Field("order.reason", 'one of "PAYMENT_FAILED", "OUT_OF_STOCK"', True, ""),
         Field("order.address.sku", "string", False, "The product."),
         Field("order.tree.child", "any value", False, ""),
+        Field("order.refunds[]", "string", False, ""),
         Field("order.note", "string", False, ""),
     ]
 

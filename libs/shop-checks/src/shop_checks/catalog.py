@@ -77,7 +77,8 @@ class Field:
 
 def fields(schema: Schema) -> list[Field]:
     """The leaves of an event schema's entity, outside the envelope, in the schema's order.
-    `required` is true when the field is there whenever the event is."""
+    `required` is true when the field is there whenever the event is (in every item, for a field
+    of an array's items)."""
     document = Document(schema)
     required = set(schema.get("required", ()))
     found: list[Field] = []
@@ -96,8 +97,8 @@ def _leaves(
     only = values[0] if len(values) == 1 else None
     if only is not None and id(only) not in ancestors:
         inside = (*ancestors, id(only))
+        present = required and not nullable
         if "properties" in only:
-            present = required and not nullable
             required_names = set(only.get("required", ()))
             for name, child in only["properties"].items():
                 yield from _leaves(
@@ -105,7 +106,7 @@ def _leaves(
                 )
             return
         if isinstance(only.get("items"), dict):
-            yield from _leaves(document, only["items"], f"{path}[]", required, inside)
+            yield from _leaves(document, only["items"], f"{path}[]", present, inside)
             return
     kinds = [describe(value) for value in values] + (["null"] if nullable else [])
     description = node.get("description") or (only or {}).get("description", "")
