@@ -350,11 +350,13 @@ def _consumed(consumers: Sequence[Contract]) -> Iterator[str]:
     if not consumers:
         yield "Consumers: none yet."
         return
-    yield "| consumer | reads | schema |"
-    yield "| --- | --- | --- |"
+    # "about" is the consumer's own word on the event: its model's docstring, if it has one.
+    yield "| consumer | reads | about | schema |"
+    yield "| --- | --- | --- | --- |"
     for consumer in consumers:
         read = ", ".join(f"`{field.path}`" for field in fields(consumer.schema))
-        yield f"| {consumer.service} | {read} | {_schema_link(consumer, 'consumes')} |"
+        about = _cell(str(consumer.schema.get("description", "")))
+        yield f"| {consumer.service} | {read} | {about} | {_schema_link(consumer, 'consumes')} |"
 
 
 # ---- the files, written or checked --------------------------------------------------------------
