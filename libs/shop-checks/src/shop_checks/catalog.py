@@ -247,13 +247,15 @@ def page(contracts: Contracts, services: Sequence[str]) -> str:
     for contract in contracts.consumed:
         consumers.setdefault(contract.event_type, []).append(contract)
     types = sorted(producers.keys() | consumers.keys())
+    # Who sends each type: its producers, or else the service it is awaited from.
+    senders = {
+        event_type: [p.service for p in producers.get(event_type, [])]
+        or ([contracts.awaited[event_type]] if event_type in contracts.awaited else [])
+        for event_type in types
+    }
 
-    def producer_names(event_type: str) -> list[str]:
-        if event_type in producers:
-            return [p.service for p in producers[event_type]]
-        if event_type in contracts.awaited:
-            return [f"{contracts.awaited[event_type]} (not built yet)"]
-        return ["none"]
+    def named(sender: str) -> str:
+        return sender if sender in services else f"{sender} (not built yet)"
 
     lines = [
         "# Event catalog",
@@ -275,7 +277,7 @@ def page(contracts: Contracts, services: Sequence[str]) -> str:
         "[architecture page](architecture.md#the-order-journey). A dashed service is not built "
         f"yet: its events are awaited ([{AWAITED.name}]({AWAITED.name})).",
         "",
-        *_flow(producers, consumers, contracts.awaited),
+        *_flow(senders, consumers, services),
         "",
         "## Event types",
         "",
@@ -283,51 +285,46 @@ def page(contracts: Contracts, services: Sequence[str]) -> str:
         "| --- | --- | --- |",
     ]
     for event_type in types:
+        producer = ", ".join(map(named, senders[event_type])) or "none"
         readers = ", ".join(c.service for c in consumers.get(event_type, [])) or "none yet"
-        producer = ", ".join(producer_names(event_type))
         lines.append(f"| [`{event_type}`](#{event_type}) | {producer} | {readers} |")
     for event_type in types:
         lines.extend(["", f"## `{event_type}`", ""])
-        lines.extend(_produced(producers.get(event_type, []), producer_names(event_type)[0]))
+        if event_type not in producers:
+            sender = ", ".join(map(named, senders[event_type])) or "none"
+            lines.append(
+                f"Producer: **{sender}**: no schema is committed yet; the consumers below say "
+                "what they read."
+            )
+            lines.append("")
+        lines.extend(_produced(producers.get(event_type, [])))
         lines.extend(_consumed(consumers.get(event_type, [])))
     return "\n".join(lines) + "\n"
 
 
 def _flow(
-    producers: dict[str, list[Contract]],
-    consumers: dict[str, list[Contract]],
-    awaited: Mapping[str, str],
+    senders: Mapping[str, list[str]],
+    consumers: Mapping[str, list[Contract]],
+    services: Sequence[str],
 ) -> list[str]:
-    """A Mermaid flowchart: one arrow per producer and consumer, labelled with the event types."""
+    """A Mermaid flowchart: one arrow from each sender to each consumer, labelled with the event
+    types; a sender not built yet is dashed."""
     arrows: dict[tuple[str, str], list[str]] = {}
-    built = {c.service for group in (*producers.values(), *consumers.values()) for c in group}
     for event_type, readings in sorted(consumers.items()):
-        if event_type in producers:
-            sources = [p.service for p in producers[event_type]]
-        elif event_type in awaited:
-            sources = [awaited[event_type]]
-        else:
-            continue
-        for source in sources:
+        for sender in senders[event_type]:
             for reading in readings:
-                arrows.setdefault((source, reading.service), []).append(event_type)
-    missing = sorted({source for source, _ in arrows} - built)
+                arrows.setdefault((sender, reading.service), []).append(event_type)
+    missing = sorted({sender for sender, _ in arrows} - set(services))
     lines = ["```mermaid", "flowchart LR"]
-    lines += [f'  {_node(name)}["{name}"]' for name in sorted(built)]
+    lines += [f'  {_node(name)}["{name}"]' for name in services]
     lines += [f'  {_node(name)}["{name} (not built yet)"]:::awaited' for name in missing]
-    for (source, reader), event_types in sorted(arrows.items()):
-        lines.append(f'  {_node(source)} -->|"{"<br/>".join(event_types)}"| {_node(reader)}')
+    for (sender, reader), event_types in sorted(arrows.items()):
+        lines.append(f'  {_node(sender)} -->|"{"<br/>".join(event_types)}"| {_node(reader)}')
     lines += ["  classDef awaited stroke-dasharray: 5 5", "```"]
     return lines
 
 
-def _produced(producers: Sequence[Contract], awaited_from: str) -> Iterator[str]:
-    if not producers:
-        yield (
-            f"Producer: **{awaited_from}**: no schema is committed yet; the consumers below say "
-            "what they read."
-        )
-        yield ""
+def _produced(producers: Sequence[Contract]) -> Iterator[str]:
     for producer in producers:
         description = producer.schema.get("description")
         yield f"Produced by **{producer.service}** ({_schema_link(producer, 'produces')})."
