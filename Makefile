@@ -16,7 +16,7 @@ STACKS := infra/event-hub $(patsubst %/serverless.yml,%,$(wildcard services/*/se
 CUSTOMER ?= customer-1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint test test-unit package bench up seed contracts token trail faults demo deploy clean
+.PHONY: help setup lint test test-unit package bench up seed contracts catalog token trail faults demo deploy clean
 
 # Runs a verb in every member whose own Makefile offers it; `make -q` exits 2 only where the member
 # has no such target, so a new service's seed or contracts is picked up without a line here.
@@ -42,11 +42,12 @@ setup: ## Install everything from nothing: uv, the locked Python workspace, the 
 	fi
 	@echo "setup: Python workspace and osls are installed"
 
-lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing another, event contracts
+lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing another, event contracts and catalog
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
 	$(RUN) shop-checks imports --cache-dir .cache/import-linter
 	$(RUN) shop-checks contracts
+	$(RUN) shop-checks catalog --check
 	$(RUN) mypy --strict $(addsuffix /src,$(LIBS) $(INFRA))
 	@for member in $(SERVICES); do echo "mypy $$member/src"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache src); done
 	@for member in $(MEMBERS); do \
@@ -91,9 +92,13 @@ up: setup ## The local cloud in the foreground, every stack deployed; endpoints 
 seed: ## Load every service's demo data into the running local cloud (each publishes it as events)
 	$(call in_every_member_offering,seed)
 
-contracts: setup ## Rewrite every service's contracts/ from its code, then check they fit together
+contracts: setup ## Rewrite every service's contracts/ from its code, check they fit together, rewrite the catalog
 	$(call in_every_member_offering,contracts)
 	$(RUN) shop-checks contracts
+	$(RUN) shop-checks catalog
+
+catalog: setup ## Rewrite the event catalog (docs/events.md, each service's asyncapi.yaml) from the contracts
+	$(RUN) shop-checks catalog
 
 token: ## Print a bearer token for a test customer: make token CUSTOMER=<id>
 	@$(RUN) localcloud token $(CUSTOMER)
