@@ -1,10 +1,9 @@
 """Fixtures: Stripe's own event bodies (`../shared/fixtures/stripe-events/`, signed with their
-stdlib signer), the ports as both adapters, a sealer that refuses as KMS does, and settings as the
+stdlib signer), the ports as both adapters, and settings as the
 stack sets them. `moto_server`, `aws` and `aws_credentials` come from the test kit's plugin."""
 
 from __future__ import annotations
 
-import base64
 import importlib.util
 import json
 from collections.abc import Callable
@@ -54,23 +53,6 @@ def stripe_event(name: str, order_id: str, intent_id: str, **changes: Any) -> di
     event: dict[str, Any] = json.loads(stripe_body(name, order_id, intent_id, event_id=event_id))
     event.update(changes)
     return event
-
-
-class RefusingSealer:
-    """The fake of `shop_sealing.InMemorySealer`'s contract: a value sealed for one field and
-    order unseals for that field and order only."""
-
-    def seal(self, plaintext: str, *, field: str, order_id: str) -> str:
-        blob = json.dumps([field, order_id, plaintext]).encode()
-        return "sealed:v1:" + base64.b64encode(blob).decode()
-
-    def unseal(self, sealed: str, *, field: str, order_id: str) -> str:
-        sealed_field, sealed_order, plaintext = json.loads(
-            base64.b64decode(sealed.removeprefix("sealed:v1:"))
-        )
-        if (sealed_field, sealed_order) != (field, order_id):
-            raise ValueError("unsealable")
-        return str(plaintext)
 
 
 def create_table(client: DynamoDBClient, name: str = TABLE) -> None:

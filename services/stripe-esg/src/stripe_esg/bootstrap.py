@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
     from stripe_esg.inbox import Inbox, PartnerIngress, QueueIngress, Reconciliation
     from stripe_esg.ingress import WebhookSettings
-    from stripe_esg.ports import PaymentGateway, PaymentLedger, Sealer
+    from shop_sealing import Sealer
+
+    from stripe_esg.ports import PaymentGateway, PaymentLedger
     from stripe_esg.rules.webhook import Webhook
     from stripe_esg.settings import (
         ListenerSettings,

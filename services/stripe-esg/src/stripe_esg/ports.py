@@ -1,7 +1,7 @@
 """The ports the model depends on: where payments and the Stripe events already ingested are
 kept (`PaymentLedger`: DynamoDB, and in memory for tests, under one contract suite), Stripe
-itself (`PaymentGateway`: the one `StripeClient` adapter on the official SDK), and the sealing of
-the client secret (`Sealer`, the shape of `shop_sealing`'s)."""
+itself (`PaymentGateway`: the one `StripeClient` adapter on the official SDK). The client secret
+is sealed through `shop_sealing.Sealer`."""
 
 from __future__ import annotations
 
@@ -50,11 +50,3 @@ class PaymentGateway(Protocol):
     def events_since(self, created_after: int, types: frozenset[str]) -> Iterator[Mapping[str, Any]]:
         """Every Stripe event of these types created after `created_after` (epoch seconds), as
         Stripe sends it to a webhook."""
-
-
-class Sealer(Protocol):
-    """`shop_sealing.Sealer`: a field only its one consumer may read, sealed by its producer."""
-
-    def seal(self, plaintext: str, *, field: str, order_id: str) -> str: ...
-
-    def unseal(self, sealed: str, *, field: str, order_id: str) -> str: ...

@@ -15,7 +15,7 @@ from stripe_esg.model import (
     PaymentRefunded,
     PaymentSucceeded,
 )
-from stripe_esg.ports import Sealer
+from shop_sealing import Sealer
 
 CLIENT_SECRET_FIELD = "payment.clientSecret"
 
