@@ -130,7 +130,7 @@ class StripeClient:
 
 
 def _intent(intent: Any) -> Intent:
-    metadata = intent.metadata or {}
+    metadata = intent.metadata.to_dict() if intent.metadata else {}
     return Intent(
         id=intent.id,
         amount=Money.of(intent.amount, intent.currency),
