@@ -32,7 +32,8 @@ PREVIOUS_SECRET = "whsec_test_previous"
 
 def _signer() -> ModuleType:
     spec = importlib.util.spec_from_file_location("stripe_fixture_signer", FIXTURES / "sign.py")
-    assert spec is not None and spec.loader is not None, f"no signer in {FIXTURES}"
+    assert spec is not None, f"no signer in {FIXTURES}"
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -100,7 +101,11 @@ ENVIRONMENT = {
 def settings_for() -> SettingsFor:
     def settings(settings_class: type[S], function: str, **environment: str) -> S:
         return settings_class.from_environment(
-            {**ENVIRONMENT, "AWS_LAMBDA_FUNCTION_NAME": f"stripe-esg-test-{function}", **environment}
+            {
+                **ENVIRONMENT,
+                "AWS_LAMBDA_FUNCTION_NAME": f"stripe-esg-test-{function}",
+                **environment,
+            }
         )
 
     return settings

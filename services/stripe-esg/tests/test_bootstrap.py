@@ -19,7 +19,6 @@ from stripe_esg.adapters.sqs import IngressQueue
 from stripe_esg.adapters.ssm import ParameterSecrets
 from stripe_esg.ingress import WebhookMisconfigured, WebhookSettings
 from stripe_esg.settings import ListenerSettings, WorkerSettings
-
 from tests.conftest import ENVIRONMENT, PREVIOUS_SECRET, SECRET, fixtures, stripe_body
 
 HANDLERS = Path(bootstrap.__file__).parent / "handlers"
@@ -48,13 +47,20 @@ def test_each_handler_is_only_its_wiring_through_the_composition_root(function: 
 
 def test_the_webhook_imports_neither_pydantic_nor_the_stripe_sdk() -> None:
     # A fresh interpreter, as a cold start: what the webhook's handler module drags in.
-    environment = {**ENVIRONMENT, "QUEUE_URL": "q", "WEBHOOK_SECRET_PARAMETER": "/p", "AWS_DEFAULT_REGION": "eu-west-1"}
+    environment = {
+        **ENVIRONMENT,
+        "QUEUE_URL": "q",
+        "WEBHOOK_SECRET_PARAMETER": "/p",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
     program = (
         f"import os, sys; os.environ.update({environment!r}); "
         "import stripe_esg.handlers.webhook; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'stripe', 'shop_envelope', 'shop_streams'}))"
     )
-    loaded = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout
+    loaded = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    ).stdout
 
     assert json.loads(loaded.replace("'", '"')) == []
 
@@ -63,7 +69,9 @@ def test_the_webhook_reads_its_secrets_from_ssm_and_queues_to_sqs(aws: Aws) -> N
     # Given the two secrets in SSM, as SecureStrings, and the ingress queue
     ssm, sqs = aws.client("ssm"), aws.client("sqs")
     ssm.put_parameter(Name="/stripe-esg/test/webhook-secret", Value=SECRET, Type="SecureString")
-    ssm.put_parameter(Name="/stripe-esg/test/webhook-secret-previous", Value=PREVIOUS_SECRET, Type="SecureString")
+    ssm.put_parameter(
+        Name="/stripe-esg/test/webhook-secret-previous", Value=PREVIOUS_SECRET, Type="SecureString"
+    )
     queue_url = sqs.create_queue(QueueName="stripe-esg-test-ingress")["QueueUrl"]
     settings = WebhookSettings.from_environment(
         {
@@ -85,7 +93,10 @@ def test_the_webhook_reads_its_secrets_from_ssm_and_queues_to_sqs(aws: Aws) -> N
     )
     response = webhook.process(
         http_api_event(
-            "POST", "/stripe/webhook", body=body.decode(), headers={"Stripe-Signature": fixtures.sign(body, PREVIOUS_SECRET)}
+            "POST",
+            "/stripe/webhook",
+            body=body.decode(),
+            headers={"Stripe-Signature": fixtures.sign(body, PREVIOUS_SECRET)},
         )
     )
 
@@ -120,7 +131,9 @@ def test_the_builders_wire_the_real_adapters_without_touching_aws() -> None:
 
 def test_a_missing_setting_fails_the_cold_start_naming_it() -> None:
     with pytest.raises(SettingsError, match="SEALING_KEY_ID"):
-        ListenerSettings.from_environment({k: v for k, v in ENVIRONMENT.items() if k != "SEALING_KEY_ID"})
+        ListenerSettings.from_environment(
+            {k: v for k, v in ENVIRONMENT.items() if k != "SEALING_KEY_ID"}
+        )
     with pytest.raises(WebhookMisconfigured, match="QUEUE_URL, WEBHOOK_SECRET_PARAMETER"):
         WebhookSettings.from_environment({"POWERTOOLS_SERVICE_NAME": "stripe-esg", "STAGE": "t"})
 

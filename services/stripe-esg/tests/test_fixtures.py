@@ -9,7 +9,6 @@ from pathlib import Path
 
 import stripe
 from localcloud.stripe import API_VERSION as FAKE_API_VERSION
-
 from tests.conftest import FIXTURES, ROOT, fixtures
 
 SERVICE = Path(__file__).resolve().parents[1]
@@ -37,4 +36,6 @@ def test_the_bodies_are_whole_stripe_events_the_sdk_reads() -> None:
     assert event.type == "payment_intent.succeeded"
     intent = event.data.object
     assert (intent.id, intent.metadata["order_id"]) == ("pi_3Abc", "order-1")
-    assert len(json.loads(body)["data"]["object"]) > 40, "every field Stripe sends, not a trimmed dict"
+    assert len(json.loads(body)["data"]["object"]) > 40, (
+        "every field Stripe sends, not a trimmed dict"
+    )

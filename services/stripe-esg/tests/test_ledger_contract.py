@@ -14,7 +14,9 @@ def test_an_unknown_order_has_no_payment(ledger: PaymentLedger) -> None:
     assert ledger.payment("order-1") is None
 
 
-def test_the_first_intent_recorded_is_the_orders_and_a_second_is_not_kept(ledger: PaymentLedger) -> None:
+def test_the_first_intent_recorded_is_the_orders_and_a_second_is_not_kept(
+    ledger: PaymentLedger,
+) -> None:
     first = ledger.record_intent("order-1", "pi_1", EUR_20)
     second = ledger.record_intent("order-1", "pi_2", Money(1, "EUR"))
 

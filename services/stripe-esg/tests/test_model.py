@@ -8,18 +8,23 @@ from typing import Any
 
 import pytest
 from stripe_esg.adapters.memory import InMemoryGateway, InMemoryPaymentLedger
-from stripe_esg.domain import Money, PaymentMismatch, PaymentStatus, UnknownIntent, UnreadableStripeEvent
+from stripe_esg.domain import (
+    Money,
+    PaymentMismatch,
+    PaymentStatus,
+    UnknownIntent,
+    UnreadableStripeEvent,
+)
 from stripe_esg.model import (
     Fact,
     IntentOpened,
     PaymentCancelled,
     PaymentFailed,
     PaymentRefunded,
-    PaymentSucceeded,
     Payments,
+    PaymentSucceeded,
     Translation,
 )
-
 from tests.conftest import stripe_event
 
 TOTAL = Money(2598, "EUR")  # the fixtures' amount
@@ -119,13 +124,20 @@ def test_the_same_stripe_event_delivered_three_times_is_one_fact(shop: Shop) -> 
 def test_a_decline_names_its_code_and_each_declined_attempt_is_news(shop: Shop) -> None:
     opened = shop.opened()
 
-    [first] = shop.ingest(stripe_event("payment_intent.payment_failed", "order-1", opened.intent_id))
+    [first] = shop.ingest(
+        stripe_event("payment_intent.payment_failed", "order-1", opened.intent_id)
+    )
     [second] = shop.ingest(
-        stripe_event("payment_intent.payment_failed", "order-1", opened.intent_id, event_id="evt_2nd")
+        stripe_event(
+            "payment_intent.payment_failed", "order-1", opened.intent_id, event_id="evt_2nd"
+        )
     )
 
     assert isinstance(first, PaymentFailed)
-    assert (first.decline.code, first.decline.message) == ("generic_decline", "Your card was declined.")
+    assert (first.decline.code, first.decline.message) == (
+        "generic_decline",
+        "Your card was declined.",
+    )
     assert isinstance(second, PaymentFailed)
     assert second.stripe_event_id != first.stripe_event_id
 
@@ -184,11 +196,62 @@ def test_a_cancellation_stripe_reports_becomes_payment_cancelled(shop: Shop) -> 
     ("change", "error"),
     [
         ({"livemode": True}, PaymentMismatch),
-        ({"data": {"object": {"object": "payment_intent", "id": "pi_1", "metadata": {"order_id": "order-1"}, "livemode": False, "amount": 1, "currency": "eur"}}}, PaymentMismatch),
-        ({"data": {"object": {"object": "payment_intent", "id": "pi_1", "metadata": {"order_id": "order-1"}, "livemode": False, "amount": 2598, "currency": "usd"}}}, PaymentMismatch),
-        ({"data": {"object": {"object": "payment_intent", "id": "pi_other", "metadata": {"order_id": "order-1"}}}}, PaymentMismatch),
+        (
+            {
+                "data": {
+                    "object": {
+                        "object": "payment_intent",
+                        "id": "pi_1",
+                        "metadata": {"order_id": "order-1"},
+                        "livemode": False,
+                        "amount": 1,
+                        "currency": "eur",
+                    }
+                }
+            },
+            PaymentMismatch,
+        ),
+        (
+            {
+                "data": {
+                    "object": {
+                        "object": "payment_intent",
+                        "id": "pi_1",
+                        "metadata": {"order_id": "order-1"},
+                        "livemode": False,
+                        "amount": 2598,
+                        "currency": "usd",
+                    }
+                }
+            },
+            PaymentMismatch,
+        ),
+        (
+            {
+                "data": {
+                    "object": {
+                        "object": "payment_intent",
+                        "id": "pi_other",
+                        "metadata": {"order_id": "order-1"},
+                    }
+                }
+            },
+            PaymentMismatch,
+        ),
         ({"data": None}, UnreadableStripeEvent),
-        ({"data": {"object": {"object": "payment_intent", "id": "pi_1", "metadata": {"order_id": "order-1"}, "livemode": False}}}, UnreadableStripeEvent),
+        (
+            {
+                "data": {
+                    "object": {
+                        "object": "payment_intent",
+                        "id": "pi_1",
+                        "metadata": {"order_id": "order-1"},
+                        "livemode": False,
+                    }
+                }
+            },
+            UnreadableStripeEvent,
+        ),
     ],
     ids=["livemode", "amount", "currency", "another intent", "no object", "no amount"],
 )
@@ -243,11 +306,13 @@ def test_an_event_is_remembered_only_once_its_facts_are_announced(shop: Shop) ->
         (PaymentStatus.REFUNDED, PaymentStatus.SUCCEEDED, False),
     ],
 )
-def test_the_status_only_moves_forward(status: PaymentStatus, later: PaymentStatus, moves: bool) -> None:
+def test_the_status_only_moves_forward(
+    status: PaymentStatus, later: PaymentStatus, moves: bool
+) -> None:
     assert status.moves_to(later) is moves
 
 
 @pytest.mark.parametrize(("amount", "currency"), [(-1, "EUR"), (1, "eur"), (1, "EURO")])
 def test_money_is_checked_where_it_is_made(amount: int, currency: str) -> None:
-    with pytest.raises(ValueError, match="never negative|three upper-case"):
+    with pytest.raises(ValueError, match=r"never negative|three upper-case"):
         Money(amount, currency)

@@ -45,7 +45,9 @@ def test_the_stream_and_queue_sources_lose_nothing_and_retry_finitely(stack: Pac
     }
 
 
-def test_every_function_runs_on_the_tested_python_with_its_own_least_privilege_role(stack: PackagedStack) -> None:
+def test_every_function_runs_on_the_tested_python_with_its_own_least_privilege_role(
+    stack: PackagedStack,
+) -> None:
     assert_runtime_is_the_interpreters(stack)
     assert_least_privilege(stack)
     assert_functions_use_the_layer(stack)
@@ -61,13 +63,16 @@ def test_secrets_are_named_in_the_environment_never_held_there(stack: PackagedSt
     for function, properties in stack.functions().items():
         variables = properties["Environment"]["Variables"]
         text = json.dumps(variables)
-        assert "sk_" not in text and "whsec_" not in text and "pk_" not in text, function
+        for prefix in ("sk_", "whsec_", "pk_"):
+            assert prefix not in text, function
         for name, value in variables.items():
             if name.endswith("_PARAMETER"):
                 assert str(value).startswith("/stripe-esg/test/"), (function, name)
     webhook = stack.function("Webhook")["Environment"]["Variables"]
     assert webhook["WEBHOOK_SECRET_PARAMETER"] == "/stripe-esg/test/webhook-secret"
-    assert webhook["PREVIOUS_WEBHOOK_SECRET_PARAMETER"] == "/stripe-esg/test/webhook-secret-previous"
+    assert (
+        webhook["PREVIOUS_WEBHOOK_SECRET_PARAMETER"] == "/stripe-esg/test/webhook-secret-previous"
+    )
     for function in STRIPE_CALLERS:
         variables = stack.function(function)["Environment"]["Variables"]
         assert variables["STRIPE_API_KEY_PARAMETER"] == "/stripe-esg/test/api-key", function
@@ -94,10 +99,14 @@ def test_each_function_may_read_only_the_secrets_it_uses(stack: PackagedStack) -
     assert parameter_resources(stack, "Unprocessed") == []
 
 
-def test_the_functions_that_call_stripe_have_reserved_concurrency_and_the_webhook_none(stack: PackagedStack) -> None:
+def test_the_functions_that_call_stripe_have_reserved_concurrency_and_the_webhook_none(
+    stack: PackagedStack,
+) -> None:
     for function in STRIPE_CALLERS:
         assert 1 <= stack.function(function)["ReservedConcurrentExecutions"] <= 5, function
-    assert "ReservedConcurrentExecutions" not in stack.function("Webhook"), "it only queues: let it scale"
+    assert "ReservedConcurrentExecutions" not in stack.function("Webhook"), (
+        "it only queues: let it scale"
+    )
 
 
 def test_the_webhook_is_a_public_post_route_that_only_queues(stack: PackagedStack) -> None:
@@ -112,7 +121,9 @@ def test_the_webhook_is_a_public_post_route_that_only_queues(stack: PackagedStac
         "sqs:SendMessage",
         "ssm:GetParameter",
     }
-    assert stack.function("Webhook")["Environment"]["Variables"]["QUEUE_URL"] == {"Ref": "IngressQueue"}
+    assert stack.function("Webhook")["Environment"]["Variables"]["QUEUE_URL"] == {
+        "Ref": "IngressQueue"
+    }
 
 
 def test_only_the_listener_may_seal_and_only_the_client_secret(stack: PackagedStack) -> None:
@@ -125,15 +136,21 @@ def test_only_the_listener_may_seal_and_only_the_client_secret(stack: PackagedSt
             "Condition": {"StringEquals": {"kms:EncryptionContext:field": "payment.clientSecret"}},
         }
     ]
-    others = [f for f in stack.functions() if any(a.startswith("kms:") for a in stack.role_actions(f))]
+    others = [
+        f for f in stack.functions() if any(a.startswith("kms:") for a in stack.role_actions(f))
+    ]
     assert others == ["Listener"]
 
 
 def test_what_the_worker_cannot_translate_is_kept_then_parked(stack: PackagedStack) -> None:
     queues = stack.of_type("AWS::SQS::Queue")
     ingress = queues["IngressQueue"]
-    assert ingress["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["IngressDeadLetterQueue", "Arn"]}
-    parked_from = sorted(m["EventSourceArn"]["Fn::GetAtt"][0] for m in stack.mappings_of("Unprocessed"))
+    assert ingress["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["IngressDeadLetterQueue", "Arn"]
+    }
+    parked_from = sorted(
+        m["EventSourceArn"]["Fn::GetAtt"][0] for m in stack.mappings_of("Unprocessed")
+    )
     assert parked_from == ["IngressDeadLetterQueue", "StreamFailureQueue"]
     assert stack.function("Unprocessed")["Handler"] == "shop_streams/handlers/unprocessed.handle"
 
@@ -145,7 +162,9 @@ def test_the_partner_function_takes_stripes_eventbridge_events_and_parks_what_it
     assert rule["EventPattern"] == {"source": [{"prefix": "aws.partner/stripe.com"}]}
     [config] = stack.of_type("AWS::Lambda::EventInvokeConfig").values()
     assert config["MaximumRetryAttempts"] == 2
-    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["StreamFailureQueue", "Arn"]
+    }
 
 
 def test_reconciliation_runs_on_a_schedule(stack: PackagedStack) -> None:
@@ -160,7 +179,9 @@ def test_the_table_is_the_one_the_adapter_writes(stack: PackagedStack) -> None:
     assert table["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
 
 
-@pytest.mark.parametrize("function", ["webhook", "listener", "worker", "partner", "reconcile", "unprocessed"])
+@pytest.mark.parametrize(
+    "function", ["webhook", "listener", "worker", "partner", "reconcile", "unprocessed"]
+)
 def test_each_function_has_a_package_of_the_services_code_and_nothing_else(
     stack: PackagedStack, function: str
 ) -> None:
@@ -169,7 +190,9 @@ def test_each_function_has_a_package_of_the_services_code_and_nothing_else(
     assert "src/stripe_esg/adapters/memory.py" not in names, "the in-memory fakes are the tests'"
 
 
-@pytest.mark.skipif(os.environ.get("SHOP_SKIP_LAYER_BUILD") == "1", reason="builds the layer: wheels from PyPI")
+@pytest.mark.skipif(
+    os.environ.get("SHOP_SKIP_LAYER_BUILD") == "1", reason="builds the layer: wheels from PyPI"
+)
 def test_the_layer_holds_every_import_of_the_functions_built_for_the_runtime(
     stack: PackagedStack, tmp_path: Path
 ) -> None:
@@ -182,7 +205,16 @@ def test_the_layer_holds_every_import_of_the_functions_built_for_the_runtime(
     layer = Layer(tmp_path / "layer")
 
     [architecture] = stack.function("Listener")["Architectures"]
-    assert_layer_is_built_for(layer, runtime=runtime_of_this_interpreter(), architecture=architecture)
-    for module in ["stripe", "shop_sealing", "shop_streams", "aws_lambda_powertools", "boto3", "pydantic"]:
+    assert_layer_is_built_for(
+        layer, runtime=runtime_of_this_interpreter(), architecture=architecture
+    )
+    for module in [
+        "stripe",
+        "shop_sealing",
+        "shop_streams",
+        "aws_lambda_powertools",
+        "boto3",
+        "pydantic",
+    ]:
         assert layer.has_module(module), module
     assert not layer.has_module("stripe_esg"), "the service's own code is in its package"

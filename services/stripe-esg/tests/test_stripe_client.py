@@ -5,6 +5,7 @@ failures mapped to the domain's, and the calls a browser makes with the publisha
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import stripe
@@ -32,6 +33,11 @@ def client(fake: FakeStripe) -> StripeClient:
     return StripeClient(lambda: fake.api_key, api_base=fake.url)
 
 
+def browser_params(client_secret: str, payment_method: str) -> Any:
+    # The SDK's parameter types are the server's: a browser's client_secret is not among them.
+    return {"client_secret": client_secret, "payment_method": payment_method}
+
+
 def browser(fake: FakeStripe) -> stripe.StripeClient:
     """Stripe.js, as far as the shop's storefront uses it: the publishable key only."""
     return stripe.StripeClient(fake.publishable_key, base_addresses={"api": fake.url})
@@ -46,22 +52,34 @@ def test_500_500_200_creates_one_intent_and_every_attempt_carries_the_same_key(
     intents_before = len(fake._account.payment_intents)
 
     # When the service opens an order's payment
-    intent = client.create_intent("order-500", TOTAL, idempotency_key=idempotency_key("order-500", "payment-intent"))
+    intent = client.create_intent(
+        "order-500", TOTAL, idempotency_key=idempotency_key("order-500", "payment-intent")
+    )
 
     # Then the SDK retried until Stripe answered, with one key, and one intent exists
     attempts = fake.requests[before:]
     assert [attempt.status for attempt in attempts] == [500, 500, 200]
-    assert {attempt.idempotency_key for attempt in attempts} == {"order:order-500:payment-intent:v1"}
+    assert {attempt.idempotency_key for attempt in attempts} == {
+        "order:order-500:payment-intent:v1"
+    }
     assert len(fake._account.payment_intents) == intents_before + 1
-    assert (intent.amount, intent.order_id, intent.status) == (TOTAL, "order-500", "requires_payment_method")
+    assert (intent.amount, intent.order_id, intent.status) == (
+        TOTAL,
+        "order-500",
+        "requires_payment_method",
+    )
 
 
-def test_an_order_placed_redelivered_a_day_later_makes_no_second_intent(fake: FakeStripe, client: StripeClient) -> None:
+def test_an_order_placed_redelivered_a_day_later_makes_no_second_intent(
+    fake: FakeStripe, client: StripeClient
+) -> None:
     # Given an intent made, and Stripe having pruned its idempotency keys since (after 24 hours)
     payments = Payments(InMemoryPaymentLedger(), client)
     [first] = payments.open("order-late", TOTAL)
     fake._account._kept.clear()
-    created = len([r for r in fake.requests if r.method == "POST" and r.path == "/v1/payment_intents"])
+    created = len(
+        [r for r in fake.requests if r.method == "POST" and r.path == "/v1/payment_intents"]
+    )
 
     # When the event comes again
     [again] = payments.open("order-late", TOTAL)
@@ -71,10 +89,15 @@ def test_an_order_placed_redelivered_a_day_later_makes_no_second_intent(fake: Fa
     assert isinstance(again, IntentOpened)
     assert again.intent_id == first.intent_id
     assert again.client_secret == first.client_secret
-    assert len([r for r in fake.requests if r.method == "POST" and r.path == "/v1/payment_intents"]) == created
+    assert (
+        len([r for r in fake.requests if r.method == "POST" and r.path == "/v1/payment_intents"])
+        == created
+    )
 
 
-def test_the_intent_is_card_only_and_names_its_order(fake: FakeStripe, client: StripeClient) -> None:
+def test_the_intent_is_card_only_and_names_its_order(
+    fake: FakeStripe, client: StripeClient
+) -> None:
     intent = client.create_intent("order-card", TOTAL, idempotency_key="k-card")
 
     kept = fake._account.payment_intents[intent.id]
@@ -91,21 +114,29 @@ def test_a_browser_confirms_with_the_publishable_key_and_the_client_secret(
     js = browser(fake)
 
     confirmed = js.v1.payment_intents.confirm(
-        paid.id, {"client_secret": str(paid.client_secret), "payment_method": "pm_card_visa"}  # type: ignore[typeddict-unknown-key]
+        paid.id,
+        browser_params(str(paid.client_secret), "pm_card_visa"),
     )
     with pytest.raises(stripe.CardError) as decline:
         js.v1.payment_intents.confirm(
             declined.id,
-            {"client_secret": str(declined.client_secret), "payment_method": "pm_card_chargeDeclined"},  # type: ignore[typeddict-unknown-key]
+            browser_params(str(declined.client_secret), "pm_card_chargeDeclined"),
         )
 
     assert confirmed.status == "succeeded"
     assert client.retrieve_intent(paid.id).status == "succeeded"
     assert decline.value.code == "card_declined"
-    assert js.v1.payment_intents.retrieve(declined.id, {"client_secret": str(declined.client_secret)}).status == "requires_payment_method"
+    assert (
+        js.v1.payment_intents.retrieve(
+            declined.id, {"client_secret": str(declined.client_secret)}
+        ).status
+        == "requires_payment_method"
+    )
 
 
-def test_the_publishable_key_is_refused_for_everything_else(fake: FakeStripe, client: StripeClient) -> None:
+def test_the_publishable_key_is_refused_for_everything_else(
+    fake: FakeStripe, client: StripeClient
+) -> None:
     intent = client.create_intent("order-pk", TOTAL, idempotency_key="k-pk")
     js = browser(fake)
 
@@ -116,14 +147,19 @@ def test_the_publishable_key_is_refused_for_everything_else(fake: FakeStripe, cl
     with pytest.raises(stripe.InvalidRequestError, match="client_secret"):
         js.v1.payment_intents.retrieve(intent.id)
     with pytest.raises(stripe.InvalidRequestError, match="client_secret"):
-        js.v1.payment_intents.confirm(intent.id, {"client_secret": "pi_other_secret_x", "payment_method": "pm_card_visa"})  # type: ignore[typeddict-unknown-key]
+        js.v1.payment_intents.confirm(
+            intent.id, browser_params("pi_other_secret_x", "pm_card_visa")
+        )
 
 
-def test_cancel_refund_and_the_events_since_go_through_the_sdk(fake: FakeStripe, client: StripeClient) -> None:
+def test_cancel_refund_and_the_events_since_go_through_the_sdk(
+    fake: FakeStripe, client: StripeClient
+) -> None:
     unpaid = client.create_intent("order-x1", TOTAL, idempotency_key="k-x1")
     paid = client.create_intent("order-x2", TOTAL, idempotency_key="k-x2")
     browser(fake).v1.payment_intents.confirm(
-        paid.id, {"client_secret": str(paid.client_secret), "payment_method": "pm_card_visa"}  # type: ignore[typeddict-unknown-key]
+        paid.id,
+        browser_params(str(paid.client_secret), "pm_card_visa"),
     )
 
     cancelled = client.cancel_intent(unpaid.id, idempotency_key="k-x1-cancel")
@@ -135,12 +171,23 @@ def test_cancel_refund_and_the_events_since_go_through_the_sdk(fake: FakeStripe,
     assert again == refund, "the same key is the same refund"
     assert client.refunds_of(paid.id) == [refund]
     assert (refund.amount, refund.intent_id) == (TOTAL, paid.id)
-    kinds = {(e["type"], e["data"]["object"].get("payment_intent") or e["data"]["object"]["id"]) for e in events}
-    assert {("payment_intent.canceled", unpaid.id), ("payment_intent.succeeded", paid.id), ("charge.refunded", paid.id)} <= kinds
-    assert all(isinstance(e["data"]["object"], dict) for e in events), "plain JSON, as a webhook body"
+    kinds = {
+        (e["type"], e["data"]["object"].get("payment_intent") or e["data"]["object"]["id"])
+        for e in events
+    }
+    assert {
+        ("payment_intent.canceled", unpaid.id),
+        ("payment_intent.succeeded", paid.id),
+        ("charge.refunded", paid.id),
+    } <= kinds
+    assert all(isinstance(e["data"]["object"], dict) for e in events), (
+        "plain JSON, as a webhook body"
+    )
 
 
-def test_stripe_refusing_the_call_is_permanent_and_unavailable_is_transient(fake: FakeStripe) -> None:
+def test_stripe_refusing_the_call_is_permanent_and_unavailable_is_transient(
+    fake: FakeStripe,
+) -> None:
     wrong_key = StripeClient(lambda: "sk_test_revoked_000000000000", api_base=fake.url)
     client = StripeClient(lambda: fake.api_key, api_base=fake.url, max_network_retries=1)
 

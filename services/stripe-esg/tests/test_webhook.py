@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from shop_testkit import http_api_event
 from stripe_esg.rules.webhook import Webhook
 from stripe_esg.signature import SignatureRejected, sign, verify
-
 from tests.conftest import PREVIOUS_SECRET, SECRET, fixtures, stripe_body
 
 NOW = 1_796_040_000
@@ -30,16 +29,25 @@ class Queue:
         self.sent.append((event_id, body))
 
 
-def webhook(queue: Queue, secrets: Callable[[], list[str]] = lambda: [SECRET, PREVIOUS_SECRET]) -> Webhook:
+def webhook(
+    queue: Queue, secrets: Callable[[], list[str]] = lambda: [SECRET, PREVIOUS_SECRET]
+) -> Webhook:
     return Webhook(secrets=secrets, enqueue=queue.enqueue, clock=lambda: NOW)
 
 
-def request(body: bytes | str, signature: str | None, *, base64_body: bool = False) -> dict[str, Any]:
+def request(
+    body: bytes | str, signature: str | None, *, base64_body: bool = False
+) -> dict[str, Any]:
     headers = {"content-type": "application/json; charset=utf-8"}
     if signature is not None:
         headers["Stripe-Signature"] = signature
     if base64_body:
-        return http_api_event("POST", "/stripe/webhook", body=bytes(body, "utf-8") if isinstance(body, str) else body, headers=headers)
+        return http_api_event(
+            "POST",
+            "/stripe/webhook",
+            body=bytes(body, "utf-8") if isinstance(body, str) else body,
+            headers=headers,
+        )
     text = body.decode() if isinstance(body, bytes) else body
     return http_api_event("POST", "/stripe/webhook", body=text, headers=headers)
 
@@ -58,7 +66,13 @@ CASES: list[tuple[str, bytes, str | None, bool, int]] = [
         False,
         200,
     ),
-    ("signed with the previous secret", BODY, fixtures.sign(BODY, PREVIOUS_SECRET, NOW), False, 200),
+    (
+        "signed with the previous secret",
+        BODY,
+        fixtures.sign(BODY, PREVIOUS_SECRET, NOW),
+        False,
+        200,
+    ),
     ("exactly 300 s old", BODY, fixtures.sign(BODY, SECRET, NOW - 300), False, 200),
     ("301 s old", BODY, fixtures.sign(BODY, SECRET, NOW - 301), False, 400),
     ("301 s in the future", BODY, fixtures.sign(BODY, SECRET, NOW + 301), False, 400),
@@ -80,7 +94,13 @@ CASES: list[tuple[str, bytes, str | None, bool, int]] = [
     ("malformed header", BODY, "t=,v1", False, 400),
     ("two timestamps", BODY, f"t={NOW},t={NOW},{v1(BODY, SECRET, NOW)}", False, 400),
     ("wrong secret", BODY, fixtures.sign(BODY, "whsec_someone_else", NOW), False, 400),
-    ("valid signature over invalid JSON", b"{not json", fixtures.sign(b"{not json", SECRET, NOW), False, 400),
+    (
+        "valid signature over invalid JSON",
+        b"{not json",
+        fixtures.sign(b"{not json", SECRET, NOW),
+        False,
+        400,
+    ),
     ("a base64 body", BODY, fixtures.sign(BODY, SECRET, NOW), True, 200),
     ("an empty body, signed", b"", fixtures.sign(b"", SECRET, NOW), False, 400),
     ("an empty body, unsigned", b"", None, False, 400),
@@ -94,7 +114,9 @@ CASES: list[tuple[str, bytes, str | None, bool, int]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "body", "header", "base64_body", "status"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("case", "body", "header", "base64_body", "status"), CASES, ids=[c[0] for c in CASES]
+)
 def test_each_request_gets_its_exact_status_and_only_genuine_events_are_queued(
     case: str, body: bytes, header: str | None, base64_body: bool, status: int
 ) -> None:
@@ -110,12 +132,20 @@ def test_each_request_gets_its_exact_status_and_only_genuine_events_are_queued(
     assert queue.sent == ([(json.loads(body)["id"], body.decode())] if genuine else [])
     if status == 400:
         # a generic answer: nothing says what was wrong
-        assert json.loads(response["body"]) in ({"error": "invalid signature"}, {"error": "invalid payload"})
+        assert json.loads(response["body"]) in (
+            {"error": "invalid signature"},
+            {"error": "invalid payload"},
+        )
 
 
 @pytest.mark.parametrize(
     "secrets",
-    [lambda: [], lambda: (_ for _ in ()).throw(LookupError("parameter /stripe-esg/test/webhook-secret unreadable"))],
+    [
+        list,
+        lambda: (_ for _ in ()).throw(
+            LookupError("parameter /stripe-esg/test/webhook-secret unreadable")
+        ),
+    ],
     ids=["no secret", "the parameter unreadable"],
 )
 def test_without_a_secret_it_fails_closed(secrets: Callable[[], list[str]]) -> None:

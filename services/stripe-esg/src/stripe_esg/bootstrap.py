@@ -19,12 +19,11 @@ from shop_observability import adopt_loggers
 
 if TYPE_CHECKING:
     from shop_publisher import EventPublisher
+    from shop_sealing import Sealer
     from shop_streams import EventProcessor
 
     from stripe_esg.inbox import Inbox, PartnerIngress, QueueIngress, Reconciliation
     from stripe_esg.ingress import WebhookSettings
-    from shop_sealing import Sealer
-
     from stripe_esg.ports import PaymentGateway, PaymentLedger
     from stripe_esg.rules.webhook import Webhook
     from stripe_esg.settings import (

@@ -62,7 +62,11 @@ class _Parking:
     when no retry can mend it."""
 
     def __init__(
-        self, *, events: EventFactory, publisher: EventPublisher, permanent_errors: Iterable[type[BaseException]]
+        self,
+        *,
+        events: EventFactory,
+        publisher: EventPublisher,
+        permanent_errors: Iterable[type[BaseException]],
     ) -> None:
         self._events = events
         self._publisher = publisher
@@ -132,7 +136,9 @@ class PartnerIngress(_Parking):
         record = Record("aws:events", str(event.get("id")), str(event.get("id")), event)
         try:
             if not str(event.get("source", "")).startswith(PARTNER_SOURCE_PREFIX):
-                raise UnreadableStripeEvent(f"not a Stripe partner event (source {event.get('source')!r})")
+                raise UnreadableStripeEvent(
+                    f"not a Stripe partner event (source {event.get('source')!r})"
+                )
             self._inbox.receive(_stripe_event(event.get("detail")))
         except Exception as error:
             failed = self.failed(record, error)

@@ -27,11 +27,18 @@ class WebhookSettings:
         env = os.environ if environment is None else environment
         missing = [
             name
-            for name in ("POWERTOOLS_SERVICE_NAME", "STAGE", "QUEUE_URL", "WEBHOOK_SECRET_PARAMETER")
+            for name in (
+                "POWERTOOLS_SERVICE_NAME",
+                "STAGE",
+                "QUEUE_URL",
+                "WEBHOOK_SECRET_PARAMETER",
+            )
             if not env.get(name)
         ]
         if missing:
-            raise WebhookMisconfigured(f"WebhookSettings from the environment: missing {', '.join(missing)}")
+            raise WebhookMisconfigured(
+                f"WebhookSettings from the environment: missing {', '.join(missing)}"
+            )
         return cls(
             service=env["POWERTOOLS_SERVICE_NAME"],
             stage=env["STAGE"],

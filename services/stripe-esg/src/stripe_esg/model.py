@@ -112,7 +112,9 @@ class Payments:
             if kept.intent_id != intent.id:
                 # Another delivery recorded its intent first: that one is the order's.
                 intent = self.gateway.retrieve_intent(str(kept.intent_id))
-            logger.info("payment intent created", extra={"order_id": order_id, "intent_id": intent.id})
+            logger.info(
+                "payment intent created", extra={"order_id": order_id, "intent_id": intent.id}
+            )
         if kept.order_ended:
             return list(self._settle(kept))
         if intent.client_secret is None:
@@ -130,9 +132,7 @@ class Payments:
         if payment.status is PaymentStatus.CANCELLED:
             return (PaymentCancelled(payment, payment.intent_id),)
         if payment.status is PaymentStatus.REFUNDED and payment.refund_id is not None:
-            return (
-                PaymentRefunded(payment, payment.amount, payment.intent_id, payment.refund_id),
-            )
+            return (PaymentRefunded(payment, payment.amount, payment.intent_id, payment.refund_id),)
         intent = self.gateway.retrieve_intent(payment.intent_id)
         if intent.status in CANCELABLE or intent.status == "canceled":
             if intent.status != "canceled":
@@ -141,13 +141,19 @@ class Payments:
                 )
             moved = self.ledger.advance(payment.order_id, PaymentStatus.CANCELLED)
             logger.info("payment intent cancelled", extra={"order_id": payment.order_id})
-            return (PaymentCancelled(moved, intent.id),) if moved.status is PaymentStatus.CANCELLED else ()
+            return (
+                (PaymentCancelled(moved, intent.id),)
+                if moved.status is PaymentStatus.CANCELLED
+                else ()
+            )
         if intent.status == "succeeded":
             refund = self._refund_once(payment)
             moved = self.ledger.advance(
                 payment.order_id, PaymentStatus.REFUNDED, refund_id=refund.id
             )
-            logger.info("payment refunded", extra={"order_id": payment.order_id, "refund_id": refund.id})
+            logger.info(
+                "payment refunded", extra={"order_id": payment.order_id, "refund_id": refund.id}
+            )
             return (PaymentRefunded(moved, refund.amount, intent.id, refund.id),)
         return ()
 
@@ -201,11 +207,15 @@ class Translation:
 
     def _translate(self, event_id: str, event_type: str, event: Mapping[str, Any]) -> list[Fact]:
         obj = _object(event)
-        intent_id = _text(obj, "payment_intent") if obj.get("object") == "charge" else _text(obj, "id")
+        intent_id = (
+            _text(obj, "payment_intent") if obj.get("object") == "charge" else _text(obj, "id")
+        )
         metadata = obj.get("metadata") or {}
         order_id = metadata.get("order_id") if isinstance(metadata, Mapping) else None
         if not isinstance(order_id, str) or not order_id:
-            logger.info("stripe event of an intent not made by this service", extra={"intent_id": intent_id})
+            logger.info(
+                "stripe event of an intent not made by this service", extra={"intent_id": intent_id}
+            )
             return []
         payment = self.ledger.payment(order_id)
         if payment is None or payment.intent_id is None or payment.amount is None:
@@ -250,7 +260,9 @@ class Translation:
 
     def _check(self, event: Mapping[str, Any], obj: Mapping[str, Any], expected: Money) -> None:
         if event.get("livemode") is not self.livemode or obj.get("livemode") is not self.livemode:
-            raise PaymentMismatch(f"a livemode={event.get('livemode')} event for a livemode={self.livemode} service")
+            raise PaymentMismatch(
+                f"a livemode={event.get('livemode')} event for a livemode={self.livemode} service"
+            )
         amount, currency = obj.get("amount"), obj.get("currency")
         if not isinstance(amount, int) or not isinstance(currency, str):
             raise UnreadableStripeEvent("the event's object has no amount and currency")

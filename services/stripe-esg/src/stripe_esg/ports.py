@@ -47,6 +47,8 @@ class PaymentGateway(Protocol):
 
     def refunds_of(self, intent_id: str) -> list[Refund]: ...
 
-    def events_since(self, created_after: int, types: frozenset[str]) -> Iterator[Mapping[str, Any]]:
+    def events_since(
+        self, created_after: int, types: frozenset[str]
+    ) -> Iterator[Mapping[str, Any]]:
         """Every Stripe event of these types created after `created_after` (epoch seconds), as
         Stripe sends it to a webhook."""

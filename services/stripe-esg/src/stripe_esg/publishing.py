@@ -5,6 +5,7 @@ event (each attempt is news), a refund one per refund. The client secret is seal
 from __future__ import annotations
 
 from shop_envelope import DomainEvent, EventFactory, deterministic_id
+from shop_sealing import Sealer
 
 from stripe_esg import events as wire
 from stripe_esg.model import (
@@ -15,7 +16,6 @@ from stripe_esg.model import (
     PaymentRefunded,
     PaymentSucceeded,
 )
-from shop_sealing import Sealer
 
 CLIENT_SECRET_FIELD = "payment.clientSecret"
 
@@ -29,7 +29,9 @@ class PaymentEvents:
     def of(self, fact: Fact) -> DomainEvent:
         order_id = fact.payment.order_id
 
-        def event(kind: type[DomainEvent], payload: wire.PaymentFacts, *id_parts: str) -> DomainEvent:
+        def event(
+            kind: type[DomainEvent], payload: wire.PaymentFacts, *id_parts: str
+        ) -> DomainEvent:
             return self._events.create(
                 kind,
                 payload,

@@ -33,7 +33,9 @@ class StripeSettings(FunctionSettings):
 
 class ListenerSettings(StripeSettings):
     sealing_key_id: str = Field(
-        alias="SEALING_KEY_ID", min_length=1, description="The event hub's KMS key for sealed fields."
+        alias="SEALING_KEY_ID",
+        min_length=1,
+        description="The event hub's KMS key for sealed fields.",
     )
 
 

@@ -41,7 +41,9 @@ def verify(
         raise ValueError("no secret to verify with")
     timestamp, signatures = _parse(header)
     if abs(now - timestamp) > tolerance:
-        raise SignatureRejected(f"timestamp {now - timestamp:+d} s from now, outside ±{tolerance} s")
+        raise SignatureRejected(
+            f"timestamp {now - timestamp:+d} s from now, outside ±{tolerance} s"
+        )
     expected = {_digest(payload, secret, timestamp) for secret in secrets}
     # compare_digest for every pair: how far a guess matched never shows in the time taken.
     if not any(hmac.compare_digest(s, e) for s in signatures for e in expected):

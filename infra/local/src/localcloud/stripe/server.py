@@ -226,7 +226,9 @@ class FakeStripe(Part):
             with self._lock:
                 failure = self._failures.pop(0) if self._failures else None
                 if failure is not None:
-                    raise ApiError(failure, "An unknown error occurred", type_="api_error", kept=False)
+                    raise ApiError(
+                        failure, "An unknown error occurred", type_="api_error", kept=False
+                    )
                 response = self._account.handle(
                     method, split.path, pairs, request_id, idempotency_key, publishable=publishable
                 )

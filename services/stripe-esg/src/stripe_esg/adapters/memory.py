@@ -74,7 +74,12 @@ class InMemoryGateway:
         def create() -> Intent:
             number = next(self._ids)
             intent = Intent(
-                f"pi_{number}", amount, "requires_payment_method", f"pi_{number}_secret_x", False, order_id
+                f"pi_{number}",
+                amount,
+                "requires_payment_method",
+                f"pi_{number}_secret_x",
+                False,
+                order_id,
             )
             self.intents[intent.id] = intent
             return intent
@@ -95,7 +100,9 @@ class InMemoryGateway:
         def cancel() -> Intent:
             if self.intents[intent_id].status not in CANCELABLE:
                 raise ValueError(f"{intent_id} cannot be cancelled")
-            self.intents[intent_id] = dataclasses.replace(self.intents[intent_id], status="canceled")
+            self.intents[intent_id] = dataclasses.replace(
+                self.intents[intent_id], status="canceled"
+            )
             return self.intents[intent_id]
 
         intent: Intent = self._once(idempotency_key, cancel)
@@ -117,7 +124,9 @@ class InMemoryGateway:
     def refunds_of(self, intent_id: str) -> list[Refund]:
         return [refund for refund in self.refunds.values() if refund.intent_id == intent_id]
 
-    def events_since(self, created_after: int, types: frozenset[str]) -> Iterator[Mapping[str, Any]]:
+    def events_since(
+        self, created_after: int, types: frozenset[str]
+    ) -> Iterator[Mapping[str, Any]]:
         for event in self.events:
             if event["created"] > created_after and event["type"] in types:
                 yield copy.deepcopy(event)

@@ -71,7 +71,9 @@ class StripeClient:
 
     def retrieve_intent(self, intent_id: str) -> Intent:
         return _intent(
-            self._call("retrieve payment intent", lambda: self.sdk.v1.payment_intents.retrieve(intent_id))
+            self._call(
+                "retrieve payment intent", lambda: self.sdk.v1.payment_intents.retrieve(intent_id)
+            )
         )
 
     def cancel_intent(self, intent_id: str, *, idempotency_key: str) -> Intent:
@@ -79,7 +81,9 @@ class StripeClient:
             self._call(
                 "cancel payment intent",
                 lambda: self.sdk.v1.payment_intents.cancel(
-                    intent_id, {"cancellation_reason": "abandoned"}, {"idempotency_key": idempotency_key}
+                    intent_id,
+                    {"cancellation_reason": "abandoned"},
+                    {"idempotency_key": idempotency_key},
                 ),
             )
         )
@@ -97,11 +101,14 @@ class StripeClient:
 
     def refunds_of(self, intent_id: str) -> list[Refund]:
         page = self._call(
-            "list refunds", lambda: self.sdk.v1.refunds.list({"payment_intent": intent_id, "limit": 10})
+            "list refunds",
+            lambda: self.sdk.v1.refunds.list({"payment_intent": intent_id, "limit": 10}),
         )
         return [_refund(refund) for refund in page.data]
 
-    def events_since(self, created_after: int, types: frozenset[str]) -> Iterator[Mapping[str, Any]]:
+    def events_since(
+        self, created_after: int, types: frozenset[str]
+    ) -> Iterator[Mapping[str, Any]]:
         page = self._call(
             "list events",
             lambda: self.sdk.v1.events.list(
@@ -124,9 +131,16 @@ class StripeClient:
             # An alarm: someone must look (a revoked key, a request the code should not make).
             logger.error(
                 "stripe rejected the call",
-                extra={"call": what, "http_status": status, "stripe_code": error.code, "request_id": error.request_id},
+                extra={
+                    "call": what,
+                    "http_status": status,
+                    "stripe_code": error.code,
+                    "request_id": error.request_id,
+                },
             )
-            raise StripeRejected(f"{what}: HTTP {status} {error.code or type(error).__name__}") from error
+            raise StripeRejected(
+                f"{what}: HTTP {status} {error.code or type(error).__name__}"
+            ) from error
 
 
 def _intent(intent: Any) -> Intent:

@@ -12,4 +12,6 @@ from stripe_esg.rules.worker import PERMANENT_ERRORS
 
 
 def build(inbox: Inbox, *, events: EventFactory, publisher: EventPublisher) -> PartnerIngress:
-    return PartnerIngress(inbox, events=events, publisher=publisher, permanent_errors=PERMANENT_ERRORS)
+    return PartnerIngress(
+        inbox, events=events, publisher=publisher, permanent_errors=PERMANENT_ERRORS
+    )

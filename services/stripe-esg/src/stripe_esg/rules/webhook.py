@@ -71,14 +71,20 @@ class Webhook:
             return _answer(400, {"error": "invalid payload"})
         event_id, event_type = stripe_event["id"], stripe_event.get("type")
         if event_type not in self._ingested:
-            logger.info("stripe event ignored", extra={"stripe_event_id": event_id, "stripe_event_type": event_type})
+            logger.info(
+                "stripe event ignored",
+                extra={"stripe_event_id": event_id, "stripe_event_type": event_type},
+            )
             return _answer(200, {"received": True})
         try:
             self._enqueue(event_id, payload.decode())
         except Exception:
             logger.exception("stripe event not queued", extra={"stripe_event_id": event_id})
             return _answer(500, {"error": "not queued"})
-        logger.info("stripe event queued", extra={"stripe_event_id": event_id, "stripe_event_type": event_type})
+        logger.info(
+            "stripe event queued",
+            extra={"stripe_event_id": event_id, "stripe_event_type": event_type},
+        )
         return _answer(200, {"received": True})
 
 

@@ -16,4 +16,6 @@ PERMANENT_ERRORS = (PaymentMismatch, UnreadableStripeEvent, StripeRejected)
 
 
 def build(inbox: Inbox, *, events: EventFactory, publisher: EventPublisher) -> QueueIngress:
-    return QueueIngress(inbox, events=events, publisher=publisher, permanent_errors=PERMANENT_ERRORS)
+    return QueueIngress(
+        inbox, events=events, publisher=publisher, permanent_errors=PERMANENT_ERRORS
+    )
