@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
-
-import stripe
+from typing import TYPE_CHECKING, Any
 
 from stripe_esg.domain import Intent, Money, Refund, StripeRejected, StripeUnavailable
+
+if TYPE_CHECKING:
+    import stripe
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ class StripeClient:
 
     @property
     def sdk(self) -> stripe.StripeClient:
+        # The SDK is imported on the first call, not at cold start: it is the heaviest import
+        # of the functions that use it, and the listener's cold start is measured (make bench).
+        import stripe
+
         if self._client is None:
             self._client = stripe.StripeClient(
                 self._api_key(),
@@ -120,6 +125,8 @@ class StripeClient:
             yield event.to_dict(recursive=True)
 
     def _call(self, what: str, call: Callable[[], Any]) -> Any:
+        import stripe
+
         try:
             return call()
         except (stripe.RateLimitError, stripe.APIConnectionError) as error:
