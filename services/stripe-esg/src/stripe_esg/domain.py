@@ -130,7 +130,7 @@ class PaymentMismatch(PermanentError):
 
 
 class UnreadableStripeEvent(PermanentError):
-    """A verified Stripe event without the shape its type promises."""
+    """A verified Stripe event (or an answer of Stripe's) without the shape its type promises."""
 
 
 class UnknownIntent(Exception):

@@ -21,7 +21,7 @@ from shop_envelope import DomainEvent, EventFactory, now_ms
 from shop_publisher import EventPublisher
 from shop_streams import BatchReport, FailureKind, FailurePolicy, PartialBatchResponse, RecordFailed
 from shop_streams.batch import Failure, failure, publish
-from shop_streams.records import SQS, Record, record_of
+from shop_streams.records import EVENTBRIDGE, SQS, Record, record_of
 
 from stripe_esg.domain import UnreadableStripeEvent
 from stripe_esg.model import Fact, Translation
@@ -32,6 +32,8 @@ from stripe_esg.stripe_types import INGESTED_TYPES
 logger = logging.getLogger(__name__)
 
 PARTNER_SOURCE_PREFIX = "aws.partner/stripe.com/"
+# Where a reconciled event's record comes from, in its fault: Stripe's own event list.
+STRIPE_EVENTS = "stripe:events"
 # Stripe retries a webhook for three days; reconciliation looks back as far.
 RECONCILE_SECONDS = 3 * 24 * 3600
 
@@ -133,7 +135,7 @@ class PartnerIngress(_Parking):
         self._inbox = inbox
 
     def process(self, event: Mapping[str, Any]) -> None:
-        record = Record("aws:events", str(event.get("id")), str(event.get("id")), event)
+        record = Record(EVENTBRIDGE, str(event.get("id")), str(event.get("id")), event)
         try:
             if not str(event.get("source", "")).startswith(PARTNER_SOURCE_PREFIX):
                 raise UnreadableStripeEvent(
@@ -188,7 +190,7 @@ class Reconciliation(_Parking):
             try:
                 published += len(self._inbox.receive(stripe_event))
             except Exception as error:
-                failed = self.failed(Record("stripe", event_id, event_id, stripe_event), error)
+                failed = self.failed(Record(STRIPE_EVENTS, event_id, event_id, stripe_event), error)
                 if failed.fault is None:
                     retried += 1  # the next run lists it again
                 else:

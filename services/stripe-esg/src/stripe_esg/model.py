@@ -116,17 +116,21 @@ class Payments:
                 "payment intent created", extra={"order_id": order_id, "intent_id": intent.id}
             )
         if kept.order_ended:
-            return list(self._settle(kept))
+            return list(self.settle(kept))
         if intent.client_secret is None:
-            raise UnreadableStripeEvent(f"intent {intent.id} came without its client secret")
+            raise UnreadableStripeEvent(
+                f"Stripe answered intent {intent.id} without its client secret"
+            )
         return [IntentOpened(kept, intent.amount, intent.id, intent.client_secret)]
 
     def end(self, order_id: str) -> list[Fact]:
         """The order ended: nothing to do before it has an intent (a later one is not made), its
         intent cancelled while nothing was charged, or refunded once if it was paid."""
-        return list(self._settle(self.ledger.end_order(order_id)))
+        return list(self.settle(self.ledger.end_order(order_id)))
 
-    def _settle(self, payment: Payment) -> tuple[Settlement, ...]:
+    def settle(self, payment: Payment) -> tuple[Settlement, ...]:
+        """An ended order's payment settled: its intent cancelled while nothing was charged,
+        refunded once if it was paid; the settlement told again if it was made before."""
         if payment.intent_id is None or payment.amount is None:
             return ()
         if payment.status is PaymentStatus.CANCELLED:
@@ -233,7 +237,7 @@ class Translation:
             facts: list[Fact] = [PaymentSucceeded(moved, amount, intent_id)]
             if moved.order_ended:
                 # Paid for an order that had ended meanwhile: the customer gets the money back.
-                facts.extend(self.payments._settle(moved))
+                facts.extend(self.payments.settle(moved))
             return facts
         if event_type == "payment_intent.payment_failed":
             if not payment.status.moves_to(PaymentStatus.FAILED):
