@@ -19,6 +19,7 @@ from stripe_esg.adapters.sqs import IngressQueue
 from stripe_esg.adapters.ssm import ParameterSecrets
 from stripe_esg.ingress import WebhookMisconfigured, WebhookSettings
 from stripe_esg.settings import ListenerSettings, WorkerSettings
+
 from tests.conftest import ENVIRONMENT, PREVIOUS_SECRET, SECRET, fixtures, stripe_body
 
 HANDLERS = Path(bootstrap.__file__).parent / "handlers"
@@ -113,7 +114,17 @@ def test_a_missing_parameter_is_a_lookup_error_naming_it_and_never_a_value(aws: 
     secrets = ParameterSecrets(client=ssm)
 
     assert secrets.reader("/stripe-esg/test/api-key")() == "sk_test_abc"
-    assert secrets.all_of("/stripe-esg/test/api-key", "/stripe-esg/test/none")() == ["sk_test_abc"]
+    read_both = secrets.all_of("/stripe-esg/test/api-key", "/stripe-esg/test/none")
+    assert read_both() == ["sk_test_abc"]
+    # a missing optional parameter is not asked for again until the cache's age has passed
+    ssm.put_parameter(Name="/stripe-esg/test/none", Value="whsec_new", Type="SecureString")
+    assert read_both() == ["sk_test_abc"]
+    assert ParameterSecrets(client=ssm, max_age=0).all_of(
+        "/stripe-esg/test/api-key", "/stripe-esg/test/none"
+    )() == [
+        "sk_test_abc",
+        "whsec_new",
+    ]
     with pytest.raises(LookupError, match="/stripe-esg/test/missing unreadable"):
         secrets.read("/stripe-esg/test/missing")
 

@@ -4,6 +4,7 @@ and never logged. The environment names the parameters, never holds their values
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,9 @@ class ParameterSecrets:
         self._client = client
         self._max_age = max_age
         self._provider: Any = None
+        # Optional parameters found missing, until when: Powertools caches values, not absences,
+        # and a missing previous secret would otherwise cost an SSM call per webhook.
+        self._absent_until: dict[str, float] = {}
 
     def _ssm(self) -> Any:
         if self._provider is None:
@@ -49,10 +53,12 @@ class ParameterSecrets:
         def read_all() -> list[str]:
             values = [self.read(required)]
             for name in optional:
+                if self._absent_until.get(name, 0.0) > time.monotonic():
+                    continue
                 try:
                     values.append(self.read(name))
                 except LookupError:
-                    continue
+                    self._absent_until[name] = time.monotonic() + self._max_age
             return values
 
         return read_all
