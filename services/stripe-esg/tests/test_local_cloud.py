@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import stripe
+from event_hub.parked import FaultStore, ParkedFault
 from localcloud.cloud import LocalCloud
 from localcloud.testing import eventually, put_on_bus
 from localcloud.trail import TrailEntry
@@ -173,3 +174,23 @@ def test_a_forged_webhook_is_refused_and_nothing_is_published(cloud: LocalCloud)
 
     refused.value.close()
     assert refused.value.code == 400
+
+
+def test_what_the_ingress_queue_gave_up_on_is_parked_as_one_fault(cloud: LocalCloud) -> None:
+    # Given a verified Stripe event the worker kept failing on, moved to the dead-letter queue by
+    # the ingress queue's redrive (put there directly: five receives take fifteen minutes)
+    esg = next(stack for stack in cloud.stacks if stack.name == "stripe-esg-local")
+    body = json.dumps({"id": "evt_given_up", "type": "payment_intent.succeeded", "data": {}})
+    cloud.aws.client("sqs").send_message(
+        QueueUrl=esg.outputs["IngressDeadLetterQueueUrl"], MessageBody=body
+    )
+    store = FaultStore(cloud.endpoints()["faults"], client=cloud.aws.client("dynamodb"))
+
+    # Then the unprocessed function parks it, as it came, as one fault
+    def parked() -> list[ParkedFault]:
+        return [f for f in store.all() if "evt_given_up" in json.dumps(f.record)]
+
+    [fault] = eventually(parked, timeout=WAIT)
+    assert fault.function == "stripe-esg-local-unprocessed"
+    assert fault.event_source == "aws:sqs"
+    assert fault.record["body"] == body
