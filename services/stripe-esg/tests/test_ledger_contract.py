@@ -38,13 +38,19 @@ def test_an_order_may_end_before_and_after_its_intent_is_recorded(ledger: Paymen
 def test_a_payment_moves_forward_only(ledger: PaymentLedger) -> None:
     ledger.record_intent("order-1", "pi_1", EUR_20)
 
-    succeeded = ledger.advance("order-1", PaymentStatus.SUCCEEDED)
-    not_back = ledger.advance("order-1", PaymentStatus.FAILED)
-    refunded = ledger.advance("order-1", PaymentStatus.REFUNDED, refund_id="re_1")
+    succeeded = ledger.advance("order-1", PaymentStatus.SUCCEEDED, cause="evt_1")
+    not_back = ledger.advance("order-1", PaymentStatus.FAILED, cause="evt_0")
+    refunded = ledger.advance(
+        "order-1", PaymentStatus.REFUNDED, cause="order-ended", refund_id="re_1"
+    )
 
-    assert succeeded.status is PaymentStatus.SUCCEEDED
+    assert (succeeded.status, succeeded.moved_by) == (PaymentStatus.SUCCEEDED, "evt_1")
     assert not_back == succeeded
-    assert (refunded.status, refunded.refund_id) == (PaymentStatus.REFUNDED, "re_1")
+    assert (refunded.status, refunded.refund_id, refunded.moved_by) == (
+        PaymentStatus.REFUNDED,
+        "re_1",
+        "order-ended",
+    )
     assert ledger.payment("order-1") == refunded
 
 
@@ -52,9 +58,9 @@ def test_advancing_a_payment_without_an_intent_is_refused(ledger: PaymentLedger)
     ledger.end_order("order-1")
 
     with pytest.raises(LookupError):
-        ledger.advance("order-1", PaymentStatus.SUCCEEDED)
+        ledger.advance("order-1", PaymentStatus.SUCCEEDED, cause="evt_1")
     with pytest.raises(LookupError):
-        ledger.advance("order-2", PaymentStatus.SUCCEEDED)
+        ledger.advance("order-2", PaymentStatus.SUCCEEDED, cause="evt_1")
 
 
 def test_a_stripe_event_is_remembered_once(ledger: PaymentLedger) -> None:

@@ -25,6 +25,7 @@ from stripe_esg.model import (
     PaymentSucceeded,
     Translation,
 )
+
 from tests.conftest import stripe_event
 
 TOTAL = Money(2598, "EUR")  # the fixtures' amount
@@ -316,3 +317,23 @@ def test_the_status_only_moves_forward(
 def test_money_is_checked_where_it_is_made(amount: int, currency: str) -> None:
     with pytest.raises(ValueError, match=r"never negative|three upper-case"):
         Money(amount, currency)
+
+
+def test_stripe_confirming_a_cancellation_or_refund_this_service_made_announces_nothing_twice(
+    shop: Shop,
+) -> None:
+    # Given one order cancelled unpaid and one refunded, each announced by the listener's model
+    unpaid = shop.opened("order-1")
+    paid = shop.opened("order-2")
+    shop.stripe.pay(paid.intent_id)
+    shop.ingest(stripe_event("payment_intent.succeeded", "order-2", paid.intent_id))
+    settled = shop.payments.end("order-1") + shop.payments.end("order-2")
+
+    # When Stripe's webhooks for those very changes come in
+    echoes = shop.ingest(
+        stripe_event("payment_intent.canceled", "order-1", unpaid.intent_id)
+    ) + shop.ingest(stripe_event("charge.refunded", "order-2", paid.intent_id))
+
+    # Then nothing is announced a second time
+    assert [type(fact) for fact in settled] == [PaymentCancelled, PaymentRefunded]
+    assert echoes == []

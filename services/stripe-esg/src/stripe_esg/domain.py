@@ -78,6 +78,12 @@ class Payment:
     status: PaymentStatus = PaymentStatus.CREATED
     order_ended: bool = False
     refund_id: str | None = None
+    # What moved it to its status: the Stripe event's id, or ORDER_ENDED (this service's own
+    # cancellation or refund). A redelivered event announces what it moved, and nothing else.
+    moved_by: str | None = None
+
+
+ORDER_ENDED = "order-ended"
 
 
 @dataclass(frozen=True)

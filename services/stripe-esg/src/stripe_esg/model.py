@@ -23,6 +23,7 @@ from shop_envelope import now_ms
 
 from stripe_esg.domain import (
     CANCELABLE,
+    ORDER_ENDED,
     Decline,
     Money,
     Payment,
@@ -143,7 +144,9 @@ class Payments:
                 self.gateway.cancel_intent(
                     intent.id, idempotency_key=idempotency_key(payment.order_id, "cancel")
                 )
-            moved = self.ledger.advance(payment.order_id, PaymentStatus.CANCELLED)
+            moved = self.ledger.advance(
+                payment.order_id, PaymentStatus.CANCELLED, cause=ORDER_ENDED
+            )
             logger.info("payment intent cancelled", extra={"order_id": payment.order_id})
             return (
                 (PaymentCancelled(moved, intent.id),)
@@ -153,7 +156,7 @@ class Payments:
         if intent.status == "succeeded":
             refund = self._refund_once(payment)
             moved = self.ledger.advance(
-                payment.order_id, PaymentStatus.REFUNDED, refund_id=refund.id
+                payment.order_id, PaymentStatus.REFUNDED, cause=ORDER_ENDED, refund_id=refund.id
             )
             logger.info(
                 "payment refunded", extra={"order_id": payment.order_id, "refund_id": refund.id}
@@ -231,8 +234,8 @@ class Translation:
         self._check(event, obj, payment.amount)
         amount = payment.amount
         if event_type == "payment_intent.succeeded":
-            moved = self.ledger.advance(order_id, PaymentStatus.SUCCEEDED)
-            if moved.status is not PaymentStatus.SUCCEEDED:
+            moved = self.ledger.advance(order_id, PaymentStatus.SUCCEEDED, cause=event_id)
+            if not _moved(moved, PaymentStatus.SUCCEEDED, event_id):
                 return []
             facts: list[Fact] = [PaymentSucceeded(moved, amount, intent_id)]
             if moved.order_ended:
@@ -242,11 +245,11 @@ class Translation:
         if event_type == "payment_intent.payment_failed":
             if not payment.status.moves_to(PaymentStatus.FAILED):
                 return []
-            moved = self.ledger.advance(order_id, PaymentStatus.FAILED)
+            moved = self.ledger.advance(order_id, PaymentStatus.FAILED, cause=event_id)
             return [PaymentFailed(moved, amount, intent_id, _decline(obj), event_id)]
         if event_type == "payment_intent.canceled":
-            moved = self.ledger.advance(order_id, PaymentStatus.CANCELLED)
-            if moved.status is not PaymentStatus.CANCELLED:
+            moved = self.ledger.advance(order_id, PaymentStatus.CANCELLED, cause=event_id)
+            if not _moved(moved, PaymentStatus.CANCELLED, event_id):
                 return []
             return [PaymentCancelled(moved, intent_id)]
         # charge.refunded: a partial refund is not the order's refund; the whole amount is.
@@ -257,8 +260,10 @@ class Translation:
         )
         if refund_id is None:
             raise UnknownIntent(f"intent {intent_id} was refunded but Stripe lists no refund")
-        moved = self.ledger.advance(order_id, PaymentStatus.REFUNDED, refund_id=refund_id)
-        if moved.status is not PaymentStatus.REFUNDED:
+        moved = self.ledger.advance(
+            order_id, PaymentStatus.REFUNDED, cause=event_id, refund_id=refund_id
+        )
+        if not _moved(moved, PaymentStatus.REFUNDED, event_id):
             return []
         return [PaymentRefunded(moved, amount, intent_id, moved.refund_id or refund_id)]
 
@@ -275,6 +280,13 @@ class Translation:
                 f"the event says {amount} {currency}, the intent was made for "
                 f"{expected.amount} {expected.currency}"
             )
+
+
+def _moved(payment: Payment, status: PaymentStatus, event_id: str) -> bool:
+    """Whether this Stripe event is what put the payment at `status` (now, or on an earlier
+    delivery whose announcement failed): only then is the fact its to announce. A cancellation
+    or refund this service made was announced when it was made."""
+    return payment.status is status and payment.moved_by == event_id
 
 
 def _object(event: Mapping[str, Any]) -> Mapping[str, Any]:

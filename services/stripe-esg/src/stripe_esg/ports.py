@@ -23,11 +23,11 @@ class PaymentLedger(Protocol):
         the payment as kept afterwards."""
 
     def advance(
-        self, order_id: str, status: PaymentStatus, *, refund_id: str | None = None
+        self, order_id: str, status: PaymentStatus, *, cause: str, refund_id: str | None = None
     ) -> Payment:
         """Move the payment to `status` if that is forward (`PaymentStatus.moves_to`), as a
-        conditional write on the status read; the payment as kept afterwards, moved or not.
-        `LookupError` when the order has no intent."""
+        conditional write on the status read, noting `cause` as what moved it; the payment as
+        kept afterwards, moved or not. `LookupError` when the order has no intent."""
 
     def seen(self, stripe_event_id: str) -> bool:
         """Whether this Stripe event was ingested already."""

@@ -2,7 +2,7 @@
 
 | item | pk | sk | holds |
 | --- | --- | --- | --- |
-| payment | `ORDER#<order id>` | `PAYMENT` | `intent_id`, `amount`, `currency`, `status`, `order_ended`, `refund_id` |
+| payment | `ORDER#<order id>` | `PAYMENT` | `intent_id`, `amount`, `currency`, `status`, `moved_by`, `order_ended`, `refund_id` |
 | ingested Stripe event | `STRIPE_EVENT#<evt id>` | `INGESTED` | `ttl`: DynamoDB forgets it after the deduplication window |
 
 The payment item is the intent's record: written once with the intent's id (a conditional
@@ -58,4 +58,5 @@ def payment_of(item: Mapping[str, Any]) -> Payment:
         status=PaymentStatus(item.get("status", PaymentStatus.CREATED)),
         order_ended=bool(item.get("order_ended", False)),
         refund_id=str(item["refund_id"]) if item.get("refund_id") else None,
+        moved_by=str(item["moved_by"]) if item.get("moved_by") else None,
     )

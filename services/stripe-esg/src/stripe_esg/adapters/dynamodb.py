@@ -91,7 +91,7 @@ class DynamoDBPaymentLedger:
         return payment_of(_load(item))
 
     def advance(
-        self, order_id: str, status: PaymentStatus, *, refund_id: str | None = None
+        self, order_id: str, status: PaymentStatus, *, cause: str, refund_id: str | None = None
     ) -> Payment:
         for _ in range(_ADVANCE_ATTEMPTS):
             kept = self.payment(order_id)
@@ -99,8 +99,12 @@ class DynamoDBPaymentLedger:
                 raise LookupError(f"order {order_id} has no intent")
             if not kept.status.moves_to(status):
                 return kept
-            values: dict[str, Any] = {":status": str(status), ":read": str(kept.status)}
-            update = "SET #status = :status"
+            values: dict[str, Any] = {
+                ":status": str(status),
+                ":read": str(kept.status),
+                ":cause": cause,
+            }
+            update = "SET #status = :status, moved_by = :cause"
             if refund_id is not None:
                 update += ", refund_id = :refund"
                 values[":refund"] = refund_id

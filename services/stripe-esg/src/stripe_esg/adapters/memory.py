@@ -34,13 +34,15 @@ class InMemoryPaymentLedger:
         return self.payments[order_id]
 
     def advance(
-        self, order_id: str, status: PaymentStatus, *, refund_id: str | None = None
+        self, order_id: str, status: PaymentStatus, *, cause: str, refund_id: str | None = None
     ) -> Payment:
         kept = self.payments.get(order_id)
         if kept is None or kept.intent_id is None:
             raise LookupError(f"order {order_id} has no intent")
         if kept.status.moves_to(status):
-            kept = dataclasses.replace(kept, status=status, refund_id=refund_id or kept.refund_id)
+            kept = dataclasses.replace(
+                kept, status=status, refund_id=refund_id or kept.refund_id, moved_by=cause
+            )
             self.payments[order_id] = kept
         return kept
 
