@@ -32,7 +32,7 @@ def repo(tmp_path: Path) -> Path:
     inventory's `inventory-reserved` as the inventory produces it."""
     shutil.copytree(INVENTORY, tmp_path / "services" / "inventory" / "contracts")
     awaited = read(ROOT / AWAITED)
-    del awaited["awaited"]["order-placed"]
+    awaited["awaited"].pop("order-placed", None)
     write(tmp_path / AWAITED, awaited)
     write(
         tmp_path / "services/order-bff/contracts/produces/order-placed.json",
