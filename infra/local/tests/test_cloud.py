@@ -13,6 +13,7 @@ from event_hub.parked import FaultStore
 from localcloud import cli
 from localcloud.aws import Aws
 from localcloud.cloud import LocalCloud
+from localcloud.lambda_ import DEFAULT_CONCURRENCY
 from localcloud.testing import eventually, put_on_bus
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -72,6 +73,17 @@ def test_an_event_put_on_the_bus_reaches_a_listener_through_the_stream_within_a_
     [message] = received(cloud, within_seconds=3.0, expect=1)
     assert message["envelope"] == sent
     assert message["receivedMs"] - sent["timestamp"] < 1_000
+
+
+def test_a_functions_reserved_concurrency_is_read_from_its_template(cloud: LocalCloud) -> None:
+    # Given the sample listener, whose serverless.yml reserves two concurrent executions, and the
+    # event hub's park function, which reserves none
+    # When the local cloud deployed them
+    # Then the listener may have two execution environments, and the parker the host's default
+    assert cloud.lambdas.functions["sample-listener-local-listener"].reserved_concurrency == 2
+    assert cloud.lambdas.limit("sample-listener-local-listener") == 2
+    assert cloud.lambdas.functions["event-hub-local-park"].reserved_concurrency is None
+    assert cloud.lambdas.limit("event-hub-local-park") == DEFAULT_CONCURRENCY
 
 
 def test_records_the_filter_rejects_never_invoke_the_function(cloud: LocalCloud) -> None:

@@ -42,6 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument(
         "--stripe-webhook", help="STACK:PATH of the route fake Stripe sends webhooks to"
     )
+    up.add_argument(
+        "--lambda-concurrency",
+        type=int,
+        default=os.environ.get("LOCALCLOUD_LAMBDA_CONCURRENCY") or None,
+        help="the most execution environments of a function that reserves none "
+        "(LOCALCLOUD_LAMBDA_CONCURRENCY, else the Lambda host's DEFAULT_CONCURRENCY)",
+    )
 
     token = commands.add_parser("token", help="print a bearer token for a customer")
     token.add_argument("customer")
@@ -179,6 +186,7 @@ def _faults(arguments: Any, endpoints: dict[str, Any]) -> int:
 
 def _up(arguments: Any) -> int:
     from localcloud.cloud import LocalCloud
+    from localcloud.lambda_ import DEFAULT_CONCURRENCY
 
     try:
         running = running_endpoints(arguments.state_dir)
@@ -200,6 +208,7 @@ def _up(arguments: Any) -> int:
         serverless=arguments.serverless.resolve(),
         stage=arguments.stage,
         stripe_webhook=arguments.stripe_webhook,
+        lambda_concurrency=int(arguments.lambda_concurrency or DEFAULT_CONCURRENCY),
     )
     with cloud:
         for stack_dir in arguments.stacks:

@@ -18,7 +18,7 @@ from localcloud.event_sources import EventSourceRunner
 from localcloud.eventbridge import RuleDelivery
 from localcloud.eventbridge.put_events import EventsApiServer
 from localcloud.http_api import HttpApiServer, LocalSigningKey
-from localcloud.lambda_.host import LambdaHost
+from localcloud.lambda_.host import DEFAULT_CONCURRENCY, LambdaHost
 from localcloud.lambda_.invoke_api import LambdaApiServer
 from localcloud.lifecycle import Part
 from localcloud.logs import LOG_FILE, PREVIOUS_LOG_FILE, file_handler
@@ -44,6 +44,8 @@ class LocalCloud(Part):
     serverless: Path
     stage: str = "local"
     stripe_webhook: str | None = None  # "<stack>:<path>": where the fake Stripe sends webhooks
+    # The most execution environments of one function that reserves none (decision 0017).
+    lambda_concurrency: int = DEFAULT_CONCURRENCY
     stacks: list[DeployedStack] = field(default_factory=list)
     failures: list[StackFailure] = field(default_factory=list)
     http_apis: dict[str, HttpApiServer] = field(default_factory=dict)
@@ -62,7 +64,12 @@ class LocalCloud(Part):
         logging.getLogger("localcloud").addHandler(self._log_handler)
         self.moto = MotoServer(log_file=self.state_dir / "logs" / "moto.log").start()
         self.aws = Aws(self.moto.url)
-        self.lambdas = LambdaHost(self.aws, python=sys.executable, log_dir=self.state_dir / "logs")
+        self.lambdas = LambdaHost(
+            self.aws,
+            python=sys.executable,
+            log_dir=self.state_dir / "logs",
+            concurrency=self.lambda_concurrency,
+        ).start()
         self.ttl = TtlSweeper(self.aws)
         self.event_sources = EventSourceRunner(
             self.aws, self.lambdas.invoke, ttl_deletes=self.ttl.deletes

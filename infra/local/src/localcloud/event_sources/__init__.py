@@ -17,7 +17,9 @@ function itself:
   its dead-letter queue (moto does that on receive, as SQS does);
 - `runner`: `EventSourceRunner`, which starts the pollers of every mapping added and stops them.
 
-Where it differs: one poller per shard or queue, never scaled out; retries wait milliseconds to
+Where it differs: one poller per shard (one batch in flight, as ParallelizationFactor 1) or per
+queue (up to ScalingConfig.MaximumConcurrency batches in flight, five by default, never scaling
+out further with the backlog); retries wait milliseconds to
 a second, not AWS's; Kinesis enhanced fan-out, tumbling windows and MSK/MQ sources are not
 driven; moto's no-op MODIFY records are dropped, as DynamoDB never records them.
 """

@@ -78,6 +78,9 @@ class Poller(Protocol):
 
     def describe(self) -> dict[str, Any]: ...
 
+    def finish(self) -> None:
+        """Once stopping: wait for whatever the poller still has in flight."""
+
 
 def poll_loop(context: PollContext, poller: Poller) -> None:
     """Poll until stopping. An idle poller slows down from `poll_interval` to `max_poll_interval`
@@ -121,6 +124,7 @@ def poll_loop(context: PollContext, poller: Poller) -> None:
         wait = idle if wait_at_most <= 0 else min(idle, wait_at_most)
         context.stopping.wait(wait)
         idle_rounds += 1
+    poller.finish()
 
 
 def failed_items(

@@ -4,12 +4,10 @@ confused with `eventbridge.queues.QueueReceiver`, which drains the local cloud's
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    pass
+from typing import Any
 
 from localcloud.event_sources.context import (
     PollContext,
@@ -26,12 +24,19 @@ from localcloud.event_sources.mapping import (
 
 logger = logging.getLogger(__name__)
 
+# How long a poller whose batches are all in flight waits for one to end before it looks at the
+# stop signal again.
+SLOT_WAIT_SECONDS = 0.2
+
 
 class SqsPoller:
     """One SQS queue of one mapping.
 
     Receives up to 10 messages a call without long polling, gathers up to `batch_size` within the
-    batching window, and invokes with the SQS event. Success deletes the batch; with
+    batching window, and invokes with the SQS event, each batch on a thread of its own, up to
+    `maximum_concurrency` batches at once (while that many are in flight it receives nothing, as
+    Lambda's pollers hold back; a FIFO queue's message groups stay in order because SQS hands out
+    no message of a group that has one in flight). Success deletes the batch; with
     ReportBatchItemFailures only the messages not reported failed are deleted (a malformed
     response, or one naming a message not in the batch, keeps them all); a function error deletes
     none. What is kept becomes visible again after the queue's visibility timeout, and after the
@@ -44,11 +49,29 @@ class SqsPoller:
         self._filters = FilterCriteria(mapping.filters)
         self._pending: list[dict[str, Any]] = []
         self._pending_since = 0.0  # monotonic
+        self._slots = threading.BoundedSemaphore(mapping.maximum_concurrency)
+        self._batches: list[threading.Thread] = []
 
     def describe(self) -> dict[str, Any]:
         return mapping_fields(self._mapping)
 
     def poll_once(self) -> float | None:
+        if not self._slots.acquire(timeout=SLOT_WAIT_SECONDS):
+            return None
+        try:
+            return self._gather()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def finish(self) -> None:
+        """Wait for the batches in flight (each bounded by its function's timeout)."""
+        for batch in self._batches:
+            batch.join()
+
+    def _gather(self) -> float | None:
+        """Receive, and start a batch once it is full or its window has passed; the slot taken
+        for it is given back here when no batch starts, else when the batch ends."""
         sqs = self._context.aws.client("sqs")
         url = self._context.queue_url(self._mapping.source_arn)
         room = self._mapping.batch_size - len(self._pending)
@@ -64,13 +87,33 @@ class SqsPoller:
             self._pending_since = now
         self._pending.extend(received)
         if not self._pending:
+            self._slots.release()
             return 0.0
         window_left = self._pending_since + self._mapping.batching_window_seconds - now
         if len(self._pending) < self._mapping.batch_size and window_left > 0:
+            self._slots.release()
             return None if received else window_left
         batch, self._pending = self._pending, []
-        self._process(url, batch)
+        thread = threading.Thread(
+            target=self._run,
+            args=(url, batch),
+            name=f"sqs-batch-{self._mapping.function}",
+            daemon=True,
+        )
+        self._batches = [b for b in self._batches if b.is_alive()] + [thread]
+        thread.start()
         return None
+
+    def _run(self, url: str, batch: list[dict[str, Any]]) -> None:
+        try:
+            self._process(url, batch)
+        except Exception as error:
+            # What a poll that raises would log; the messages come back after their visibility.
+            logger.warning(
+                "event source batch failed", extra={**self.describe(), "error": str(error)}
+            )
+        finally:
+            self._slots.release()
 
     def _process(self, url: str, messages: list[dict[str, Any]]) -> None:
         kept: list[dict[str, Any]] = []
