@@ -5,6 +5,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from event_hub.parked import FaultStore
 from localcloud import cli
 from localcloud.aws import Aws
 from localcloud.cloud import LocalCloud
-from localcloud.lambda_ import DEFAULT_CONCURRENCY
+from localcloud.lambda_ import DEFAULT_CONCURRENCY, FunctionSpec
 from localcloud.testing import eventually, put_on_bus
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -452,3 +453,26 @@ def test_a_one_shot_schedule_puts_its_event_on_the_bus(cloud: LocalCloud) -> Non
     # When its time comes, Then the listener receives the event through the stream
     arrived = received(cloud, within_seconds=6.0, expect=10)
     assert [m["envelope"] for m in arrived if m["envelope"]["partitionKey"] == "order-10"] == [sent]
+
+
+def test_an_ended_invocation_wakes_the_pollers_of_its_own_stacks_table_streams(
+    tmp_path: Path,
+) -> None:
+    # Given a cloud whose stack "svc-local" reads one table stream, and another stack another
+    woken: list[str] = []
+
+    class Runner:
+        def wake(self, source_arn: str) -> None:
+            woken.append(source_arn)
+
+    cloud = LocalCloud(state_dir=tmp_path, serverless=ROOT / "make" / "serverless")
+    cloud.event_sources = Runner()  # type: ignore[assignment]
+    cloud._table_streams = {"svc-local": {"svc-stream"}, "other-local": {"other-stream"}}
+    spec = FunctionSpec(name="svc-local-listener", handler="h.handle", code_dir=tmp_path)
+
+    # When a function of "svc-local" has ended its invocation (and of a stack without streams)
+    cloud._wake_table_streams(replace(spec, stack="svc-local"))
+    cloud._wake_table_streams(replace(spec, stack="lonely-local"))
+
+    # Then only its own stack's table stream was woken
+    assert woken == ["svc-stream"]

@@ -665,3 +665,19 @@ def test_batches_of_a_queue_run_their_function_concurrently(
     assert [run["met"] for run in runs] == [True, True, True]
     assert most_at_once(runs) == 3
     assert len({run["pid"] for run in runs}) == 3
+
+
+def test_whoever_asked_is_told_of_each_invocation_once_it_has_ended(
+    code_dir: Path, tmp_path: Path
+) -> None:
+    # Given a host told to report every ended invocation, and a function that fails when asked
+    ended: list[str] = []
+    with LambdaHost(Aws(ENDPOINT), after_invocation=lambda spec: ended.append(spec.name)) as host:
+        function = deploy(host, code_dir, "src/shop/handlers.fail_if_asked")
+
+        # When it succeeds once and fails once
+        host.invoke(function, b"{}")
+        host.invoke(function, b'{"fail": true}')
+
+    # Then both were reported, after they ended
+    assert ended == ["fn", "fn"]

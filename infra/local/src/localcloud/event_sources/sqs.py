@@ -21,6 +21,7 @@ from localcloud.event_sources.mapping import (
     FilterCriteria,
     mapping_fields,
 )
+from localcloud.eventbridge.queues import RECEIVE_WAIT_SECONDS, receiving_client
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ SLOT_WAIT_SECONDS = 0.2
 class SqsPoller:
     """One SQS queue of one mapping.
 
-    Receives up to 10 messages a call without long polling, gathers up to `batch_size` within the
+    Receives up to 10 messages a call (a long poll while it holds none), gathers up to `batch_size` within the
     batching window, and invokes with the SQS event, each batch on a thread of its own, up to
     `maximum_concurrency` batches at once (while that many are in flight it receives nothing, as
     Lambda's pollers hold back; a FIFO queue's message groups stay in order because SQS hands out
@@ -50,6 +51,7 @@ class SqsPoller:
         self._pending: list[dict[str, Any]] = []
         self._pending_since = 0.0  # monotonic
         self._slots = threading.BoundedSemaphore(mapping.maximum_concurrency)
+        self._receiver: Any = None  # a client of its own for long polls, made on first use
         self._batches: list[threading.Thread] = []
 
     def describe(self) -> dict[str, Any]:
@@ -72,13 +74,21 @@ class SqsPoller:
     def _gather(self) -> float | None:
         """Receive, and start a batch once it is full or its window has passed; the slot taken
         for it is given back here when no batch starts, else when the batch ends."""
-        sqs = self._context.aws.client("sqs")
         url = self._context.queue_url(self._mapping.source_arn)
         room = self._mapping.batch_size - len(self._pending)
-        received: list[dict[str, Any]] = sqs.receive_message(
+        # An empty batch waits on a long poll, as Lambda's pollers do: a message is taken the
+        # moment it arrives, and an idle queue costs one receive a second. One being gathered
+        # in a batching window tops up without waiting.
+        if self._pending:
+            receiver, wait = self._context.aws.client("sqs"), 0
+        else:
+            if self._receiver is None:
+                self._receiver = receiving_client(self._context.aws)
+            receiver, wait = self._receiver, RECEIVE_WAIT_SECONDS
+        received: list[dict[str, Any]] = receiver.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=max(1, min(10, room)),
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=wait,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])

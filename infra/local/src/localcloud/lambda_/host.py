@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +67,9 @@ class LambdaHost(Part):
     (`FunctionThrottled`). Each environment serves one invocation at a time. One that fails at init,
     times out or exits is gone, and a later invocation cold-starts a fresh one; nothing a function
     does stops the host or the other functions. Once started, the host reaps environments idle for
-    `idle_seconds`, except each function's most recently used one.
+    `idle_seconds`, except each function's most recently used one. `after_invocation(spec)` is
+    told of every invocation once it has ended (the local cloud wakes the pollers of the tables
+    the function may have written).
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class LambdaHost(Part):
         extra_path: Sequence[Path] = (),
         concurrency: int = DEFAULT_CONCURRENCY,
         idle_seconds: float = IDLE_SECONDS,
+        after_invocation: Callable[[FunctionSpec], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"a function's concurrency must be at least 1, not {concurrency}")
@@ -88,6 +91,7 @@ class LambdaHost(Part):
         self._extra_path = tuple(extra_path)
         self._concurrency = concurrency
         self._idle_seconds = idle_seconds
+        self._after_invocation = after_invocation
         self._lock = threading.Lock()
         self._functions: dict[str, _Function] = {}
         self._invocations: list[Invocation] = []
@@ -355,6 +359,8 @@ class LambdaHost(Part):
     def _record(self, spec: FunctionSpec, invocation: Invocation) -> None:
         with self._lock:
             self._invocations.append(invocation)
+        if self._after_invocation is not None:
+            self._after_invocation(spec)
         if invocation.error_type is not None:
             logger.warning(
                 "lambda invocation failed",
