@@ -783,14 +783,24 @@ def test_a_queue_is_invoked_with_up_to_its_maximum_concurrency_of_batches_at_onc
 def test_a_woken_shard_poller_reads_at_once_instead_of_at_its_next_idle_round(
     aws: Aws,
 ) -> None:
-    # Given a two-shard stream read by a runner whose pollers idle half a minute between rounds
+    # Given a two-shard stream read by a runner whose pollers idle half a minute between rounds,
+    # each poller past its first rounds: it delivered the record already there, found nothing
+    # more, and waits
     stream = kinesis_stream(aws, shards=2)
+    put(aws, stream, {"n": 0})
+    put(aws, stream, {"n": 0}, hash_key=SECOND_SHARD_KEY)
     function = FakeFunction()
     runner = EventSourceRunner(
         aws, function, poll_interval_seconds=30, max_poll_interval_seconds=30
     )
     try:
-        runner.add(EventSourceMapping(function="fn", source_arn=stream, batch_size=10))
+        mapping = EventSourceMapping(
+            function="fn", source_arn=stream, batch_size=10, starting_position="TRIM_HORIZON"
+        )
+        runner.add(mapping)
+        eventually(lambda: len(function.snapshot()) == 2)
+        time.sleep(0.5)  # the round after each delivery, which finds nothing
+
         # When a record is put on each shard, and only the second shard's pollers are woken
         put(aws, stream, {"n": 1})
         put(aws, stream, {"n": 2}, hash_key=SECOND_SHARD_KEY)
@@ -798,12 +808,13 @@ def test_a_woken_shard_poller_reads_at_once_instead_of_at_its_next_idle_round(
         runner.wake(stream, {shards[1]["ShardId"]})
 
         # Then the second shard's record is delivered now, the first's waits for its round
-        eventually(lambda: function.snapshot())
+        eventually(lambda: len(function.snapshot()) == 3)
         time.sleep(0.2)
-        assert [[data_of(r) for r in c] for c in function.snapshot()] == [[{"n": 2}]]
+        assert [[data_of(r) for r in c] for c in function.snapshot()[2:]] == [[{"n": 2}]]
 
         # And waking the whole stream brings the first one too
         runner.wake(stream)
-        eventually(lambda: len(function.snapshot()) == 2)
+        eventually(lambda: len(function.snapshot()) == 4)
+        assert [data_of(r) for r in function.snapshot()[3]] == [{"n": 1}]
     finally:
         runner.stop()

@@ -147,28 +147,6 @@ def test_ttl_and_on_demand_mode_are_noted_for_after_the_stack() -> None:
     assert result.on_demand_streams == ["Stream"]
 
 
-def test_an_on_demand_stream_gets_the_shards_aws_starts_it_with_unless_it_names_its_own() -> None:
-    # Given an on-demand stream naming no shard count, and one naming two
-    named = {
-        "Type": "AWS::Kinesis::Stream",
-        "Properties": {
-            "Name": "n",
-            "StreamModeDetails": {"StreamMode": "ON_DEMAND"},
-            "ShardCount": 2,
-        },
-    }
-    source = template(Stream=STREAM, Named=named)
-
-    # When transformed
-    result = transform("hub", source, region="eu-west-1", code_bucket="code")
-
-    # Then the first is created with four shards, as AWS creates one, and the second as it says
-    resources = result.template["Resources"]
-    assert resources["Stream"]["Properties"]["ShardCount"] == 4
-    assert resources["Named"]["Properties"]["ShardCount"] == 2
-    assert "Stream created with the 4 shards an on-demand stream starts with" in result.changes
-
-
 def test_the_input_template_is_not_changed() -> None:
     source = template(Mapping={"Type": "AWS::Lambda::EventSourceMapping", "Properties": {}})
     transform("svc", source, region="eu-west-1", code_bucket="code")

@@ -13,8 +13,7 @@ change made here is in this list, applied in this order, and reported in `Transf
    the ARN they will have, and created once the stack exists.
 5. **Route rule targets through queues** (`rule_routes.route_rule_targets`): moto cannot deliver to
    Kinesis or Lambda targets, ignores `InputPath` and delivers for disabled rules.
-6. **Re-apply after the stack what moto ignores**: DynamoDB TTL and Kinesis on-demand mode; an
-   on-demand stream is created with the four shards AWS gives a new one (moto would make one).
+6. **Re-apply after the stack what moto ignores**: DynamoDB TTL and Kinesis on-demand mode.
 7. **Expose each event bus's name**: moto gives a bus no physical id.
 8. **Leave Lambda layers out** (`AWS::Lambda::LayerVersion` and each function's `Layers`): a
    layer carries wheels built for the Lambda runtime's machine (arm64), which cannot run here,
@@ -42,8 +41,6 @@ from localcloud.deploy.rule_routes import RoutedTarget, route_rule_targets
 EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
 FIREHOSE = "AWS::KinesisFirehose::DeliveryStream"
 LAYER_VERSION = "AWS::Lambda::LayerVersion"
-# The shards of a new on-demand Kinesis stream (4 MB/s of writes), as AWS creates it.
-ON_DEMAND_SHARDS = 4
 PLACEHOLDER = "localcloud:output:"
 
 
@@ -328,11 +325,3 @@ def _note_ignored_settings(result: Transformed) -> None:
             if mode == "ON_DEMAND":
                 result.on_demand_streams.append(logical_id)
                 result.changes.append(f"on-demand mode of {logical_id} re-applied after the stack")
-                if "ShardCount" not in properties:
-                    # moto's CloudFormation would make one shard; an on-demand stream starts
-                    # with four, and a mapping reads each shard with a batch of its own.
-                    properties["ShardCount"] = ON_DEMAND_SHARDS
-                    result.changes.append(
-                        f"{logical_id} created with the {ON_DEMAND_SHARDS} shards an on-demand "
-                        "stream starts with"
-                    )

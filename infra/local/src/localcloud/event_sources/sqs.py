@@ -33,11 +33,12 @@ SLOT_WAIT_SECONDS = 0.2
 class SqsPoller:
     """One SQS queue of one mapping.
 
-    Receives up to 10 messages a call (a long poll while it holds none), gathers up to `batch_size` within the
-    batching window, and invokes with the SQS event, each batch on a thread of its own, up to
-    `maximum_concurrency` batches at once (while that many are in flight it receives nothing, as
-    Lambda's pollers hold back; a FIFO queue's message groups stay in order because SQS hands out
-    no message of a group that has one in flight). Success deletes the batch; with
+    Receives up to 10 messages a call (a long poll while it holds none), gathers up to
+    `batch_size` within the batching window, and invokes with the SQS event, each batch on a
+    thread of its own, up to `maximum_concurrency` batches at once (while that many are in flight
+    it receives nothing, as Lambda's pollers hold back; a FIFO queue's message groups stay in
+    order because SQS hands out no message of a group that has one in flight). Success deletes
+    the batch; with
     ReportBatchItemFailures only the messages not reported failed are deleted (a malformed
     response, or one naming a message not in the batch, keeps them all); a function error deletes
     none. What is kept becomes visible again after the queue's visibility timeout, and after the
@@ -98,7 +99,8 @@ class SqsPoller:
         self._pending.extend(received)
         if not self._pending:
             self._slots.release()
-            return 0.0
+            # The long poll was the wait: the next one starts at once.
+            return None
         window_left = self._pending_since + self._mapping.batching_window_seconds - now
         if len(self._pending) < self._mapping.batch_size and window_left > 0:
             self._slots.release()
