@@ -103,7 +103,7 @@ catalog: setup ## Rewrite the event catalog (docs/events.md, each service's asyn
 token: ## Print a bearer token for a test customer: make token CUSTOMER=<id>
 	@$(RUN) localcloud token $(CUSTOMER)
 
-trail: ## Show every event of one order in time order: make trail KEY=<order id> [FORMAT=json]
+trail: ## Show every event of one order in time order: make trail KEY=<order id> [FORMAT=json|mermaid]
 	@$(RUN) localcloud trail $(if $(FORMAT),--format $(FORMAT),) $(KEY)
 
 faults: ## List the faults parked in a running local cloud; RESUBMIT=1 resubmits them to their functions

@@ -19,3 +19,11 @@ def test_full_jitter_draws_between_nothing_and_the_ceiling() -> None:
     waits = [backoff_seconds(10, base_seconds=0.05, cap_seconds=1.0) for _ in range(200)]
     assert all(0.0 <= wait <= 1.0 for wait in waits)
     assert len(set(waits)) > 1
+
+
+def test_a_poller_idle_for_thousands_of_rounds_still_gets_the_cap() -> None:
+    # Given an idle poller's round count after an hour at a 0.2 s interval
+    rounds = 18_000
+
+    # When it asks how long to wait, then it is the cap (2**18000 would overflow a float)
+    assert backoff_seconds(rounds, base_seconds=0.02, cap_seconds=0.2, jitter=False) == 0.2

@@ -5,6 +5,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from event_hub.parked import FaultStore
 from localcloud import cli
 from localcloud.aws import Aws
 from localcloud.cloud import LocalCloud
+from localcloud.lambda_ import DEFAULT_CONCURRENCY, FunctionSpec
 from localcloud.testing import eventually, put_on_bus
 from shop_sealing import KmsSealer, Unsealable
 
@@ -73,6 +75,17 @@ def test_an_event_put_on_the_bus_reaches_a_listener_through_the_stream_within_a_
     [message] = received(cloud, within_seconds=3.0, expect=1)
     assert message["envelope"] == sent
     assert message["receivedMs"] - sent["timestamp"] < 1_000
+
+
+def test_a_functions_reserved_concurrency_is_read_from_its_template(cloud: LocalCloud) -> None:
+    # Given the sample listener, whose serverless.yml reserves two concurrent executions, and the
+    # event hub's park function, which reserves none
+    # When the local cloud deployed them
+    # Then the listener may have two execution environments, and the parker the host's default
+    assert cloud.lambdas.functions["sample-listener-local-listener"].reserved_concurrency == 2
+    assert cloud.lambdas.limit("sample-listener-local-listener") == 2
+    assert cloud.lambdas.functions["event-hub-local-park"].reserved_concurrency is None
+    assert cloud.lambdas.limit("event-hub-local-park") == DEFAULT_CONCURRENCY
 
 
 def test_records_the_filter_rejects_never_invoke_the_function(cloud: LocalCloud) -> None:
@@ -468,3 +481,26 @@ def test_without_a_webhook_service_no_stripe_secret_is_put_anywhere(cloud: Local
     assert cloud.stripe_parameters() == {}
     names = cloud.aws.client("ssm").describe_parameters()["Parameters"]
     assert [p["Name"] for p in names if "api-key" in p["Name"]] == []
+
+
+def test_an_ended_invocation_wakes_the_pollers_of_its_own_stacks_table_streams(
+    tmp_path: Path,
+) -> None:
+    # Given a cloud whose stack "svc-local" reads one table stream, and another stack another
+    woken: list[str] = []
+
+    class Runner:
+        def wake(self, source_arn: str) -> None:
+            woken.append(source_arn)
+
+    cloud = LocalCloud(state_dir=tmp_path, serverless=ROOT / "make" / "serverless")
+    cloud.event_sources = Runner()  # type: ignore[assignment]
+    cloud._table_streams = {"svc-local": {"svc-stream"}, "other-local": {"other-stream"}}
+    spec = FunctionSpec(name="svc-local-listener", handler="h.handle", code_dir=tmp_path)
+
+    # When a function of "svc-local" has ended its invocation (and of a stack without streams)
+    cloud._wake_table_streams(replace(spec, stack="svc-local"))
+    cloud._wake_table_streams(replace(spec, stack="lonely-local"))
+
+    # Then only its own stack's table stream was woken
+    assert woken == ["svc-stream"]

@@ -135,6 +135,7 @@ def test_mapping_is_read_from_its_cloudformation_properties() -> None:
         "MaximumRetryAttempts": "3",
         "MaximumRecordAgeInSeconds": 3600,
         "BisectBatchOnFunctionError": "true",
+        "ScalingConfig": {"MaximumConcurrency": "7"},
         "Enabled": "false",
     }
     stream = "arn:aws:kinesis:eu-west-1:123456789012:stream/events"
@@ -157,6 +158,7 @@ def test_mapping_is_read_from_its_cloudformation_properties() -> None:
         maximum_retry_attempts=3,
         maximum_record_age_seconds=3600,
         bisect_on_error=True,
+        maximum_concurrency=7,
         on_failure_arn=queue_arn,
         enabled=False,
     )
@@ -719,3 +721,100 @@ def test_a_disabled_mapping_does_not_poll(aws: Aws, start) -> None:
     time.sleep(0.15)
     assert function.snapshot() == []
     assert len(receive_all(aws, url)) == 1
+
+
+class SlowFunction(FakeFunction):
+    """Each invocation waits until `meet` invocations are in progress together (or a few seconds
+    have passed), holds on a moment, and records its own start and end (monotonic)."""
+
+    def __init__(self, meet: int, hold_seconds: float = 0.2) -> None:
+        super().__init__()
+        self.runs: list[tuple[float, float]] = []
+        self._meet = meet
+        self._hold = hold_seconds
+        self._arrived = 0
+        self._met = threading.Condition()
+
+    def __call__(self, function: str, payload: bytes) -> Invocation:
+        started = time.monotonic()
+        with self._met:
+            self._arrived += 1
+            self._met.notify_all()
+            self._met.wait_for(lambda: self._arrived >= self._meet, timeout=5)
+        time.sleep(self._hold)
+        invocation = super().__call__(function, payload)
+        with self._met:
+            self.runs.append((started, time.monotonic()))
+        return invocation
+
+    def most_at_once(self) -> int:
+        with self._met:
+            runs = list(self.runs)
+        return max(sum(s <= start < e for s, e in runs) for start, _ in runs)
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_a_queue_is_invoked_with_up_to_its_maximum_concurrency_of_batches_at_once(
+    aws: Aws, start, concurrency: int
+) -> None:
+    # Given a queue holding twice as many single-message batches as the mapping's concurrency
+    url, arn = queue(aws, "jobs")
+    for n in range(2 * concurrency):
+        aws.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}))
+    function = SlowFunction(meet=concurrency)
+
+    # When a mapping of one message a batch reads it
+    start(
+        function,
+        EventSourceMapping(
+            function="fn", source_arn=arn, batch_size=1, maximum_concurrency=concurrency
+        ),
+    )
+
+    # Then every message was delivered, at most `concurrency` batches at once and that many
+    eventually(lambda: len(function.runs) == 2 * concurrency)
+    assert sorted(json.loads(c[0]["body"])["n"] for c in function.snapshot()) == list(
+        range(2 * concurrency)
+    )
+    assert function.most_at_once() == concurrency
+    eventually(lambda: not receive_all(aws, url))
+
+
+def test_a_woken_shard_poller_reads_at_once_instead_of_at_its_next_idle_round(
+    aws: Aws,
+) -> None:
+    # Given a two-shard stream read by a runner whose pollers idle half a minute between rounds,
+    # each poller past its first rounds: it delivered the record already there, found nothing
+    # more, and waits
+    stream = kinesis_stream(aws, shards=2)
+    put(aws, stream, {"n": 0})
+    put(aws, stream, {"n": 0}, hash_key=SECOND_SHARD_KEY)
+    function = FakeFunction()
+    runner = EventSourceRunner(
+        aws, function, poll_interval_seconds=30, max_poll_interval_seconds=30
+    )
+    try:
+        mapping = EventSourceMapping(
+            function="fn", source_arn=stream, batch_size=10, starting_position="TRIM_HORIZON"
+        )
+        runner.add(mapping)
+        eventually(lambda: len(function.snapshot()) == 2)
+        time.sleep(0.5)  # the round after each delivery, which finds nothing
+
+        # When a record is put on each shard, and only the second shard's pollers are woken
+        put(aws, stream, {"n": 1})
+        put(aws, stream, {"n": 2}, hash_key=SECOND_SHARD_KEY)
+        shards = aws.client("kinesis").list_shards(StreamARN=stream)["Shards"]
+        runner.wake(stream, {shards[1]["ShardId"]})
+
+        # Then the second shard's record is delivered now, the first's waits for its round
+        eventually(lambda: len(function.snapshot()) == 3)
+        time.sleep(0.2)
+        assert [[data_of(r) for r in c] for c in function.snapshot()[2:]] == [[{"n": 2}]]
+
+        # And waking the whole stream brings the first one too
+        runner.wake(stream)
+        eventually(lambda: len(function.snapshot()) == 4)
+        assert [data_of(r) for r in function.snapshot()[3]] == [{"n": 1}]
+    finally:
+        runner.stop()

@@ -8,14 +8,18 @@ import os
 import textwrap
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from localcloud.aws import Aws
-from localcloud.lambda_.functions import FunctionNotFound, FunctionSpec
+from localcloud.event_sources import EventSourceMapping, EventSourceRunner
+from localcloud.http_api import HttpApiServer, LocalSigningKey, Route
+from localcloud.lambda_.functions import FunctionNotFound, FunctionSpec, FunctionThrottled
 from localcloud.lambda_.host import LambdaHost
+from localcloud.testing import eventually
 
 # Sockets of their own (function processes talk to the Runtime API over loopback HTTP): not a
 # unit test, whatever its fixtures.
@@ -64,6 +68,43 @@ def env(event, context):
     return dict(os.environ)
 """
 
+# Records its own init (once per execution environment) and each run's start and end, so a test
+# judges concurrency by what the functions saw. A run first waits until `meet` runs have arrived
+# (each leaves a file in `rendezvous`), or gives up after a few seconds and says so: runs that
+# overlap meet, runs served one after another cannot.
+CONCURRENT = """
+import json
+import os
+import time
+from pathlib import Path
+
+INIT_AT = time.time()
+with open(os.environ["INIT_LOG"], "a") as log:
+    log.write(f"{os.getpid()}\\n")
+
+
+def run(event, context):
+    started = time.time()
+    # The same run behind an HTTP API (its JSON body) or a queue (its one message's body).
+    if "body" in event:
+        event = json.loads(event["body"])
+    elif "Records" in event:
+        event = json.loads(event["Records"][0]["body"])
+    rendezvous = Path(event["rendezvous"])
+    (rendezvous / context.aws_request_id).touch()
+    met = False
+    while time.time() - started < 5:
+        if len(list(rendezvous.iterdir())) >= event["meet"]:
+            met = True
+            break
+        time.sleep(0.01)
+    time.sleep(event.get("hold", 0))
+    run = {"pid": os.getpid(), "init": INIT_AT, "started": started, "ended": time.time(), "met": met}
+    with open(rendezvous.parent / "runs.log", "a") as log:
+        log.write(json.dumps(run) + "\\n")
+    return run
+"""
+
 # Raises at import while the flag file exists, so a test can repair it between invocations.
 BROKEN = """
 from pathlib import Path
@@ -92,6 +133,7 @@ def code_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (package / "helper.py").write_text('NAME = "helper"\n')
     (package / "handlers.py").write_text(textwrap.dedent(HANDLERS))
     (package / "broken.py").write_text(textwrap.dedent(BROKEN))
+    (package / "concurrent.py").write_text(textwrap.dedent(CONCURRENT))
     (package / "needs_missing.py").write_text("import shop_dependency_that_is_not_installed\n")
     return root
 
@@ -317,28 +359,185 @@ def test_a_pythonpath_under_lambdas_task_root_is_read_as_the_functions_package(
     assert env["PYTHONPATH"].split(os.pathsep) == [str(root), str(root / "src"), str(tmp_path)]
 
 
+def invoke_at_once(host: LambdaHost, function: str, events: list[dict[str, Any]]) -> list[Any]:
+    """Invoke `function` once per event, all at the same moment; the responses in event order."""
+    responses: dict[int, Any] = {}
+    barrier = threading.Barrier(len(events))
+
+    def invoke(n: int) -> None:
+        barrier.wait()
+        responses[n] = invoke_json(host, function, events[n])
+
+    threads = [threading.Thread(target=invoke, args=(n,)) for n in range(len(events))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return [responses[n] for n in range(len(events))]
+
+
+def most_at_once(runs: list[dict[str, Any]]) -> int:
+    """The most runs in progress at one moment, by the runs' own start and end times."""
+    return max(sum(r["started"] <= run["started"] < r["ended"] for r in runs) for run in runs)
+
+
+@pytest.fixture
+def concurrent_function(host: LambdaHost, code_dir: Path, tmp_path: Path) -> Any:
+    def deploy_concurrent(**options: Any) -> tuple[str, Path, Path]:
+        init_log = tmp_path / "inits.log"
+        rendezvous = tmp_path / "rendezvous"
+        rendezvous.mkdir()
+        function = deploy(
+            host,
+            code_dir,
+            "src/shop/concurrent.run",
+            environment={"INIT_LOG": str(init_log)},
+            **options,
+        )
+        return function, init_log, rendezvous
+
+    return deploy_concurrent
+
+
+def test_concurrent_invocations_run_at_once_each_in_an_environment_of_its_own_cold_started(
+    host: LambdaHost, concurrent_function: Any
+) -> None:
+    # Given a function none of whose environments has started
+    function, init_log, rendezvous = concurrent_function()
+
+    # When three invocations arrive at once, each waiting for the other two
+    event = {"rendezvous": str(rendezvous), "meet": 3}
+    runs = invoke_at_once(host, function, [event] * 3)
+
+    # Then they met, and ran at the same time, by their own clocks
+    assert [run["met"] for run in runs] == [True, True, True]
+    assert most_at_once(runs) == 3
+    # And each ran in a process of its own, each a cold start that ran the init once
+    pids = {run["pid"] for run in runs}
+    assert len(pids) == 3
+    assert sorted(init_log.read_text().split()) == sorted(str(pid) for pid in pids)
+    assert sum(i.init_duration_ms is not None for i in host.invocations(function)) == 3
+    assert host.environments(function) == 3
+
+
+def test_an_idle_warm_environment_is_reused_before_another_is_started(
+    host: LambdaHost, concurrent_function: Any
+) -> None:
+    # Given a function that has served two invocations at once
+    function, init_log, rendezvous = concurrent_function()
+    first = invoke_at_once(host, function, [{"rendezvous": str(rendezvous), "meet": 2}] * 2)
+
+    # When it is invoked three more times, one after the other
+    later = [
+        invoke_json(host, function, {"rendezvous": str(rendezvous), "meet": 1}) for _ in range(3)
+    ]
+
+    # Then every later run was served warm by one of the two environments: no init ran again
+    assert {run["pid"] for run in later} <= {run["pid"] for run in first}
+    assert len(init_log.read_text().split()) == 2
+    assert [i.init_duration_ms is None for i in host.invocations(function)][2:] == [True] * 3
+    assert host.environments(function) == 2
+
+
+@pytest.mark.parametrize(
+    ("host_concurrency", "reserved", "limit"),
+    [(2, None, 2), (4, 1, 1), (1, 3, 3)],
+    ids=["the host's limit", "reserved below the host's", "reserved above the host's"],
+)
+def test_invocations_beyond_the_limit_wait_for_an_environment(
+    code_dir: Path, tmp_path: Path, host_concurrency: int, reserved: int | None, limit: int
+) -> None:
+    # Given a host with a concurrency limit and a function that may reserve its own
+    with LambdaHost(Aws(ENDPOINT), concurrency=host_concurrency) as host:
+        init_log = tmp_path / "inits.log"
+        rendezvous = tmp_path / "rendezvous"
+        rendezvous.mkdir()
+        function = deploy(
+            host,
+            code_dir,
+            "src/shop/concurrent.run",
+            environment={"INIT_LOG": str(init_log)},
+            reserved_concurrency=reserved,
+        )
+
+        # When twice as many invocations as the limit arrive at once, each holding its
+        # environment a moment once `limit` runs have arrived
+        event = {"rendezvous": str(rendezvous), "meet": limit, "hold": 0.2}
+        runs = invoke_at_once(host, function, [event] * (2 * limit))
+
+        # Then every one ran, never more than `limit` at once, and as many at once as that
+        assert host.limit(function) == limit
+        assert all(run["met"] for run in runs)
+        assert most_at_once(runs) == limit
+        # And in `limit` environments, each started once
+        assert len({run["pid"] for run in runs}) == limit
+        assert len(init_log.read_text().split()) == limit
+        assert host.environments(function) == limit
+
+
+def test_a_reserved_concurrency_of_zero_throttles_every_invocation(
+    host: LambdaHost, code_dir: Path
+) -> None:
+    # Given a function whose template reserves no concurrency at all
+    function = deploy(host, code_dir, "src/shop/handlers.echo", reserved_concurrency=0)
+
+    # When it is invoked, then it is throttled, as Lambda throttles it, and nothing started
+    with pytest.raises(FunctionThrottled, match="reserved concurrency is 0"):
+        host.invoke(function, b"{}")
+    assert host.environments(function) == 0
+
+
+def test_idle_environments_are_reaped_but_the_most_recently_used(
+    code_dir: Path, tmp_path: Path
+) -> None:
+    # Given a host that reaps at once, and a function with three warm environments
+    with LambdaHost(Aws(ENDPOINT), idle_seconds=0) as host:
+        rendezvous = tmp_path / "rendezvous"
+        rendezvous.mkdir()
+        function = deploy(
+            host,
+            code_dir,
+            "src/shop/concurrent.run",
+            environment={"INIT_LOG": str(tmp_path / "inits.log")},
+        )
+        runs = invoke_at_once(host, function, [{"rendezvous": str(rendezvous), "meet": 3}] * 3)
+        pids = {run["pid"] for run in runs}
+        assert len(pids) == 3
+
+        # When the idle ones are reaped
+        reaped = host.reap_idle()
+
+        # Then two processes are gone and one stays warm for the next invocation
+        assert reaped == 2
+        assert host.environments(function) == 1
+        alive = [pid for pid in pids if _alive(pid)]
+        assert len(alive) == 1
+        again = invoke_json(host, function, {"rendezvous": str(rendezvous), "meet": 1})
+        assert again["pid"] == alive[0]
+        assert host.invocations(function)[-1].init_duration_ms is None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_concurrent_invocations_each_get_their_own_response(
     host: LambdaHost, code_dir: Path
 ) -> None:
     # Given a deployed function
     function = deploy(host, code_dir, "src/shop/handlers.echo")
-    responses: dict[int, Any] = {}
 
-    def invoke(n: int) -> None:
-        responses[n] = invoke_json(host, function, {"n": n})
+    # When more threads than its limit invoke it at once
+    responses = invoke_at_once(host, function, [{"n": n} for n in range(6)])
 
-    # When several threads invoke it at once
-    threads = [threading.Thread(target=invoke, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    # Then each got the response to its own event, from the one process, after one cold start
-    assert {n: r["event"] for n, r in responses.items()} == {n: {"n": n} for n in range(6)}
-    assert len({r["pid"] for r in responses.values()}) == 1
+    # Then each got the response to its own event, from at most the host's limit of processes
+    assert [r["event"] for r in responses] == [{"n": n} for n in range(6)]
+    assert 1 <= len({r["pid"] for r in responses}) <= host.limit(function)
     assert len(host.invocations(function)) == 6
-    assert sum(i.init_duration_ms is not None for i in host.invocations(function)) == 1
 
 
 def test_an_unknown_function_is_not_found(host: LambdaHost) -> None:
@@ -390,3 +589,95 @@ def test_stop_kills_every_function_process(code_dir: Path) -> None:
     # Then the process is gone
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def runs_logged(rendezvous: Path) -> list[dict[str, Any]]:
+    log = rendezvous.parent / "runs.log"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_requests_to_an_http_api_run_their_function_concurrently(
+    host: LambdaHost, concurrent_function: Any, tmp_path: Path
+) -> None:
+    # Given a function behind a local HTTP API route
+    function, _, rendezvous = concurrent_function()
+    key = LocalSigningKey.load_or_create(tmp_path / "jwt-key.json")
+    with HttpApiServer([Route("POST /run", function)], host.invoke, key, name="api") as api:
+        body = json.dumps({"rendezvous": str(rendezvous), "meet": 3}).encode()
+        barrier = threading.Barrier(3)
+        statuses: list[int] = []
+
+        def request() -> None:
+            barrier.wait()
+            post = urllib.request.Request(
+                f"{api.url}/run",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(post, timeout=30) as response:
+                statuses.append(response.status)
+
+        # When three clients post at once
+        threads = [threading.Thread(target=request) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    # Then the three runs met and overlapped, each in an environment of its own
+    runs = runs_logged(rendezvous)
+    assert statuses == [200, 200, 200]
+    assert [run["met"] for run in runs] == [True, True, True]
+    assert most_at_once(runs) == 3
+    assert len({run["pid"] for run in runs}) == 3
+
+
+def test_batches_of_a_queue_run_their_function_concurrently(
+    aws: Aws, code_dir: Path, tmp_path: Path
+) -> None:
+    # Given a function reading a queue one message a batch, and three messages on it
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    rendezvous = tmp_path / "rendezvous"
+    rendezvous.mkdir()
+    for _ in range(3):
+        sqs.send_message(
+            QueueUrl=url, MessageBody=json.dumps({"rendezvous": str(rendezvous), "meet": 3})
+        )
+    with LambdaHost(aws) as host, EventSourceRunner(aws, host.invoke) as runner:
+        function = deploy(
+            host,
+            code_dir,
+            "src/shop/concurrent.run",
+            environment={"INIT_LOG": str(tmp_path / "inits.log")},
+        )
+
+        # When the mapping polls it
+        runner.add(EventSourceMapping(function=function, source_arn=arn, batch_size=1))
+
+        # Then the three batches met and overlapped, each in an environment of its own
+        eventually(lambda: len(runs_logged(rendezvous)) == 3, timeout=30)
+    runs = runs_logged(rendezvous)
+    assert [run["met"] for run in runs] == [True, True, True]
+    assert most_at_once(runs) == 3
+    assert len({run["pid"] for run in runs}) == 3
+
+
+def test_whoever_asked_is_told_of_each_invocation_once_it_has_ended(
+    code_dir: Path, tmp_path: Path
+) -> None:
+    # Given a host told to report every ended invocation, and a function that fails when asked
+    ended: list[str] = []
+    with LambdaHost(Aws(ENDPOINT), after_invocation=lambda spec: ended.append(spec.name)) as host:
+        function = deploy(host, code_dir, "src/shop/handlers.fail_if_asked")
+
+        # When it succeeds once and fails once
+        host.invoke(function, b"{}")
+        host.invoke(function, b'{"fail": true}')
+
+    # Then both were reported, after they ended
+    assert ended == ["fn", "fn"]

@@ -188,6 +188,25 @@ def test_trail_as_json_prints_each_full_envelope_in_time_order(
     assert [json.loads(line) for line in lines] == second_run.sent
 
 
+def test_trail_as_mermaid_draws_the_order_as_one_sequence_diagram(
+    second_run: SecondRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When `make trail KEY=... FORMAT=mermaid` shows an order of two events
+    state_dir = str(second_run.cloud.state_dir)
+    status = cli.main(["--state-dir", state_dir, "trail", "--format", "mermaid", second_run.key])
+
+    # Then it prints one sequence diagram: an arrow for the first event, a note for the last
+    assert status == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "sequenceDiagram"
+    assert lines[1].startswith(f"    title {second_run.key}: {len(second_run.sent)} events in ")
+    arrows = [line for line in lines if "->>" in line]
+    assert [arrow.split(": ", 1)[1].split(" (+")[0] for arrow in arrows] == [
+        event["type"] for event in second_run.sent[:-1]
+    ]
+    assert lines[-1].endswith(f": {second_run.sent[-1]['type']}")
+
+
 def test_make_trail_passes_the_format_on_only_when_it_is_given() -> None:
     def trail_command(*variables: str) -> str:
         dry_run = subprocess.run(
@@ -199,6 +218,7 @@ def test_make_trail_passes_the_format_on_only_when_it_is_given() -> None:
         return dry_run.stdout
 
     assert "localcloud trail --format json o-1" in trail_command("FORMAT=json")
+    assert "localcloud trail --format mermaid o-1" in trail_command("FORMAT=mermaid")
     assert "localcloud trail  o-1" in trail_command()
 
 

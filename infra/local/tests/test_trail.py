@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 from localcloud.aws import Aws
 from localcloud.testing import eventually
-from localcloud.trail import LEGEND, EventTrail, TrailEntry, envelopes, recent_keys, render
+from localcloud.trail import (
+    LEGEND,
+    EventTrail,
+    TrailEntry,
+    envelopes,
+    mermaid,
+    recent_keys,
+    render,
+)
 
 BUS = "trail-bus"
 
@@ -178,3 +186,53 @@ def test_a_trail_read_by_a_pipe_that_closes_early_ends_quietly(tmp_path: Path) -
     # Then the listing ends without a traceback
     assert len(listing.stdout.splitlines()) == 3
     assert "Traceback" not in listing.stderr, listing.stderr
+
+
+def journey_entry(at_ms: int, source: str, event_type: str, function: str | None) -> TrailEntry:
+    tags = {"source": source, **({"functionName": function} if function else {})}
+    detail = {"partitionKey": "o-1", "type": event_type, "tags": tags}
+    return TrailEntry(at_ms, BUS, source, event_type, f"e-{at_ms}", "o-1", "o-1", detail)
+
+
+def test_one_keys_events_draw_as_a_mermaid_sequence_between_their_producers() -> None:
+    # Given an order's four events from three functions, one of them named by its source only,
+    # recorded out of order, and another order's event in between
+    start = 1_764_590_400_000  # 2025-12-01 12:00:00 UTC
+    entries = [
+        journey_entry(start + 412, "inventory", "inventory-reserved", "inventory-local-trigger"),
+        journey_entry(start, "order-bff", "order-placed", "order-bff-local-trigger"),
+        TrailEntry(start + 500, BUS, "x", "order-placed", "e-x", "o-2", "o-2", {}),
+        journey_entry(start + 1_030, "stripe-esg", "payment-intent-created", None),
+        journey_entry(start + 1_100, "inventory", "inventory-committed", "inventory-local-trigger"),
+    ]
+
+    # When the order is drawn as Mermaid
+    diagram = mermaid(entries, "o-1").splitlines()
+
+    # Then one participant per producer in order of appearance, each event an arrow to the
+    # producer of the next one with the hop time, and the last a note over its producer
+    assert diagram == [
+        "sequenceDiagram",
+        "    title o-1: 4 events in 1100 ms",
+        "    participant p1 as order-bff-local-trigger",
+        "    participant p2 as inventory-local-trigger",
+        "    participant p3 as stripe-esg",
+        "    Note over p1: 12:00:00.000 UTC",
+        "    p1->>p2: order-placed (+412 ms)",
+        "    p2->>p3: inventory-reserved (+618 ms)",
+        "    p3->>p2: payment-intent-created (+70 ms)",
+        "    Note over p2: inventory-committed",
+    ]
+
+
+def test_a_key_chosen_by_anyone_cannot_break_the_diagram() -> None:
+    # Given a key and a source holding Mermaid's statement and entity separators
+    entry = TrailEntry(5, BUS, "a;b#c", "thing-done", "e", "k;1#", "k;1#", {})
+
+    # When drawn, then neither reaches the diagram, and one event is a note alone
+    assert mermaid([entry], "k;1#").splitlines()[1:3] == [
+        "    title k,1: 1 event in 0 ms",
+        "    participant p1 as a,bc",
+    ]
+    assert mermaid([entry], "k;1#").splitlines()[-1] == "    Note over p1: thing-done"
+    assert mermaid([entry], "other") == "no events for other"

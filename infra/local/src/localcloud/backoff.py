@@ -12,6 +12,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+# Doubling stops here: far beyond any cap, and 2**retry of an idle poller's thousandth round would
+# overflow a float (and end the thread that asked).
+MAX_DOUBLINGS = 64
+
 
 def backoff_seconds(
     retry: int,
@@ -23,5 +27,5 @@ def backoff_seconds(
 ) -> float:
     """The wait before retry number `retry` (0-based): `min(cap, base * 2**retry)`, and with
     `jitter` a uniformly random fraction of it."""
-    ceiling = min(cap_seconds, base_seconds * 2 ** max(0, retry))
+    ceiling = min(cap_seconds, base_seconds * 2 ** min(max(0, retry), MAX_DOUBLINGS))
     return float(ceiling * random_fraction() if jitter else ceiling)

@@ -1,5 +1,5 @@
 """`localcloud up STACK_DIR...`, `localcloud token CUSTOMER`,
-`localcloud trail [--format json] KEY`, `localcloud faults [--resubmit] [FAULT_ID...]`.
+`localcloud trail [--format json|mermaid] KEY`, `localcloud faults [--resubmit] [FAULT_ID...]`.
 
 Every command but `up` and `token` needs a cloud that runs (or, for `trail`, one that has run) in
 the state dir, and says in one line how to start one when there is none."""
@@ -42,6 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument(
         "--stripe-webhook", help="STACK:PATH of the route fake Stripe sends webhooks to"
     )
+    up.add_argument(
+        "--lambda-concurrency",
+        type=int,
+        default=os.environ.get("LOCALCLOUD_LAMBDA_CONCURRENCY") or None,
+        help="the most execution environments of a function that reserves none "
+        "(LOCALCLOUD_LAMBDA_CONCURRENCY, else the Lambda host's DEFAULT_CONCURRENCY)",
+    )
 
     token = commands.add_parser("token", help="print a bearer token for a customer")
     token.add_argument("customer")
@@ -54,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     trail.add_argument("key", nargs="?", help="an order id (partition key) or a correlation id")
     trail.add_argument(
         "--format",
-        choices=("table", "json"),
+        choices=("table", "json", "mermaid"),
         default="table",
-        help="json: each event's full envelope, one JSON object a line",
+        help="json: each event's full envelope, one JSON object a line; "
+        "mermaid: a sequence diagram of the events between their producers",
     )
 
     faults = commands.add_parser(
@@ -102,7 +110,7 @@ def _trail(arguments: Any) -> int:
     from localcloud import trail
 
     if not arguments.key:
-        print("usage: make trail KEY=<order id> [FORMAT=json]", file=sys.stderr)
+        print("usage: make trail KEY=<order id> [FORMAT=json|mermaid]", file=sys.stderr)
         return 2
     file = arguments.state_dir / trail.TRAIL_FILE
     if not file.exists():
@@ -133,6 +141,8 @@ def _trail(arguments: Any) -> int:
         )
     if arguments.format == "json":
         print("\n".join(trail.envelopes(entries, arguments.key)))
+    elif arguments.format == "mermaid":
+        print(trail.mermaid(entries, arguments.key))
     else:
         print(trail.render(entries, arguments.key))
     return 0
@@ -179,6 +189,7 @@ def _faults(arguments: Any, endpoints: dict[str, Any]) -> int:
 
 def _up(arguments: Any) -> int:
     from localcloud.cloud import LocalCloud
+    from localcloud.lambda_ import DEFAULT_CONCURRENCY
 
     try:
         running = running_endpoints(arguments.state_dir)
@@ -200,6 +211,7 @@ def _up(arguments: Any) -> int:
         serverless=arguments.serverless.resolve(),
         stage=arguments.stage,
         stripe_webhook=arguments.stripe_webhook,
+        lambda_concurrency=int(arguments.lambda_concurrency or DEFAULT_CONCURRENCY),
     )
     with cloud:
         for stack_dir in arguments.stacks:

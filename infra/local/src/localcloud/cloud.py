@@ -18,7 +18,8 @@ from localcloud.event_sources import EventSourceRunner
 from localcloud.eventbridge import RuleDelivery
 from localcloud.eventbridge.put_events import EventsApiServer
 from localcloud.http_api import HttpApiServer, LocalSigningKey
-from localcloud.lambda_.host import LambdaHost
+from localcloud.lambda_.functions import FunctionSpec
+from localcloud.lambda_.host import DEFAULT_CONCURRENCY, LambdaHost
 from localcloud.lambda_.invoke_api import LambdaApiServer
 from localcloud.lifecycle import Part
 from localcloud.logs import LOG_FILE, PREVIOUS_LOG_FILE, file_handler
@@ -46,9 +47,13 @@ class LocalCloud(Part):
     # "<service>:<path>": where the fake Stripe sends its webhooks. That service is the one that
     # talks to Stripe, so its secrets are put into SSM for it at start (`stripe_parameters`).
     stripe_webhook: str | None = None
+    # The most execution environments of one function that reserves none (decision 0017).
+    lambda_concurrency: int = DEFAULT_CONCURRENCY
     stacks: list[DeployedStack] = field(default_factory=list)
     failures: list[StackFailure] = field(default_factory=list)
     http_apis: dict[str, HttpApiServer] = field(default_factory=dict)
+    # The table streams each stack's mappings read, by stack name.
+    _table_streams: dict[str, set[str]] = field(default_factory=dict)
 
     def start(self) -> Self:
         self.state_dir = self.state_dir.resolve()
@@ -64,12 +69,20 @@ class LocalCloud(Part):
         logging.getLogger("localcloud").addHandler(self._log_handler)
         self.moto = MotoServer(log_file=self.state_dir / "logs" / "moto.log").start()
         self.aws = Aws(self.moto.url)
-        self.lambdas = LambdaHost(self.aws, python=sys.executable, log_dir=self.state_dir / "logs")
+        self.lambdas = LambdaHost(
+            self.aws,
+            python=sys.executable,
+            log_dir=self.state_dir / "logs",
+            concurrency=self.lambda_concurrency,
+            after_invocation=self._wake_table_streams,
+        ).start()
         self.ttl = TtlSweeper(self.aws)
         self.event_sources = EventSourceRunner(
             self.aws, self.lambdas.invoke, ttl_deletes=self.ttl.deletes
         )
-        self.rule_delivery = RuleDelivery(self.aws, self.lambdas.invoke)
+        self.rule_delivery = RuleDelivery(
+            self.aws, self.lambdas.invoke, on_stream_put=self.event_sources.wake
+        )
         self.trail = EventTrail(self.aws, file=self.state_dir / TRAIL_FILE)
         self.events_api = EventsApiServer(self.aws, self.rule_delivery, self.trail).start()
         # Scheduled events go onto their bus the way the functions' events do.
@@ -114,6 +127,8 @@ class LocalCloud(Part):
             self.lambdas.deploy(replace(function, environment=environment))
         for mapping in stack.mappings:
             self.event_sources.add(mapping)
+            if mapping.kind == "dynamodb":
+                self._table_streams.setdefault(stack.name, set()).add(mapping.source_arn)
         for target in stack.rule_targets:
             self.rule_delivery.add(target)
         for bus in stack.buses:
@@ -186,6 +201,14 @@ class LocalCloud(Part):
         if handler is not None:
             logging.getLogger("localcloud").removeHandler(handler)
             handler.close()
+
+    def _wake_table_streams(self, function: FunctionSpec) -> None:
+        """A function has returned, and may have written its stack's tables (a service's
+        functions write its own tables only): the pollers of those tables' streams look now
+        instead of at their next idle round (decision 0017). A write to any other table is found
+        at that round."""
+        for stream_arn in self._table_streams.get(function.stack, ()):
+            self.event_sources.wake(stream_arn)
 
     def _put_events_locally(self, entries: Sequence[Mapping[str, Any]]) -> None:
         result = self.events_api.put_events([dict(entry) for entry in entries])

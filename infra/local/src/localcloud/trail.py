@@ -8,6 +8,7 @@ bus, how long after the previous event of the same key, and how long after the f
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -162,6 +163,51 @@ def render(entries: list[TrailEntry], key: str) -> str:
         if row is header:
             lines.append(LEGEND)
     return "\n".join(lines)
+
+
+def producer(entry: TrailEntry) -> str:
+    """Who put the event on the bus: the function its envelope's tags name, else its source."""
+    tags = entry.detail.get("tags") if isinstance(entry.detail, dict) else None
+    function = _text(tags.get("functionName")) if isinstance(tags, dict) else None
+    return function or entry.source or "unknown"
+
+
+def mermaid(entries: list[TrailEntry], key: str) -> str:
+    """One key's events as a Mermaid sequence diagram: a participant per producing function (or
+    service, where the envelope names no function), in order of first appearance; each event an
+    arrow from its producer to the producer of the next event, the one that acted on it as far as
+    the trail shows, labelled with the time from the bus taking it to the bus taking that next
+    event (the table's hop ms); the last event a note over its producer."""
+    chosen = entries_for(entries, key)
+    if not chosen:
+        return f"no events for {key}"
+    producers = list(dict.fromkeys(producer(entry) for entry in chosen))
+    # Aliases keep the arrows parseable whatever the names hold (a hyphen reads as an arrow).
+    alias = {name: f"p{index}" for index, name in enumerate(producers, start=1)}
+    total = chosen[-1].received_ms - chosen[0].received_ms
+    started = datetime.fromtimestamp(chosen[0].received_ms / 1000, UTC).strftime("%H:%M:%S.%f")
+    plural = "" if len(chosen) == 1 else "s"
+    lines = [
+        "sequenceDiagram",
+        f"    title {_mermaid_text(key)}: {len(chosen)} event{plural} in {total} ms",
+    ]
+    lines += [f"    participant {alias[name]} as {_mermaid_text(name)}" for name in producers]
+    lines.append(f"    Note over {alias[producer(chosen[0])]}: {started[:-3]} UTC")
+    for event, following in itertools.pairwise(chosen):
+        hop = following.received_ms - event.received_ms
+        lines.append(
+            f"    {alias[producer(event)]}->>{alias[producer(following)]}: "
+            f"{_mermaid_text(event.detail_type)} (+{hop} ms)"
+        )
+    last = chosen[-1]
+    lines.append(f"    Note over {alias[producer(last)]}: {_mermaid_text(last.detail_type)}")
+    return "\n".join(lines)
+
+
+def _mermaid_text(text: str) -> str:
+    # A semicolon ends a Mermaid statement and a hash starts an entity code; neither is in an
+    # event type or a function name, but a key or a source is anyone's to choose.
+    return text.replace(";", ",").replace("#", "").replace("\n", " ")
 
 
 class EventTrail(Part):

@@ -198,7 +198,12 @@ def _functions(
         if resource.get("Type") != "AWS::Lambda::Function":
             continue
         name = physical[logical_id]
-        configuration = aws.client("lambda").get_function_configuration(FunctionName=name)
+        lambda_client = aws.client("lambda")
+        configuration = lambda_client.get_function_configuration(FunctionName=name)
+        # ReservedConcurrentExecutions is kept by the transform and by moto; read back as the rest.
+        reserved = lambda_client.get_function_concurrency(FunctionName=name).get(
+            "ReservedConcurrentExecutions"
+        )
         artifact = Path(str(resource["Properties"]["Code"]["S3Key"])).name
         code_dir = code_root / stack / Path(artifact).stem
         if not code_dir.exists():
@@ -213,6 +218,7 @@ def _functions(
                 timeout_seconds=float(configuration.get("Timeout", 6)),
                 memory_mb=int(configuration.get("MemorySize", 1024)),
                 stack=stack,
+                reserved_concurrency=None if reserved is None else int(reserved),
             )
         )
     return functions

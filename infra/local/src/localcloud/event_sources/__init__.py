@@ -12,14 +12,20 @@ function itself:
   flight at a time, failed batches retried, bisected, given up on after the retry or age limit
   and sent to the on-failure destination with Lambda's invocation record; REMOVE records of TTL
   deletes carry the `userIdentity` DynamoDB gives them;
-- `sqs`: SQS queues, one `SqsPoller` per queue; messages a batch did not process stay on the queue
-  and come back after their visibility timeout, and the queue's own redrive policy moves them to
-  its dead-letter queue (moto does that on receive, as SQS does);
-- `runner`: `EventSourceRunner`, which starts the pollers of every mapping added and stops them.
+- `sqs`: SQS queues, one `SqsPoller` per queue, long-polling while it holds nothing and running
+  up to the mapping's MaximumConcurrency batches at once; messages a batch did not process stay
+  on the queue and come back after their visibility timeout, and the queue's own redrive policy
+  moves them to its dead-letter queue (moto does that on receive, as SQS does);
+- `runner`: `EventSourceRunner`, which starts the pollers of every mapping added and stops them,
+  and wakes the pollers of a source that has news (`wake`), so that an idle poller does not make
+  a hop wait for its next round (decision 0017).
 
-Where it differs: one poller per shard or queue, never scaled out; retries wait milliseconds to
-a second, not AWS's; Kinesis enhanced fan-out, tumbling windows and MSK/MQ sources are not
-driven; moto's no-op MODIFY records are dropped, as DynamoDB never records them.
+Where it differs: one poller per shard (one batch in flight, as ParallelizationFactor 1) or per
+queue (up to ScalingConfig.MaximumConcurrency batches in flight, five by default, never scaling
+out further with the backlog); pollers are woken by the local cloud's own writes, where Lambda
+polls a Kinesis shard once a second and a DynamoDB stream shard four times; retries wait
+milliseconds to a second, not AWS's; Kinesis enhanced fan-out, tumbling windows and MSK/MQ
+sources are not driven; moto's no-op MODIFY records are dropped, as DynamoDB never records them.
 """
 
 from localcloud.event_sources.mapping import (

@@ -1,6 +1,7 @@
 """What every poller shares: the runner's context (`PollContext`: the AWS endpoint, the invoker,
-the stop signal, the poll intervals), the loop that drives one poller (`poll_loop`), and the
-helpers both kinds of poller use to read a function's response and build Lambda's records."""
+the stop signal, the poll intervals, the wake-ups), the loop that drives one poller (`poll_loop`),
+and the helpers both kinds of poller use to read a function's response and build Lambda's
+records."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import base64
 import json
 import logging
 import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +29,40 @@ from localcloud.event_sources.mapping import (
 
 logger = logging.getLogger(__name__)
 
+# The shortest time between two rounds of one poller, however often it is woken: 50 rounds a
+# second, what a busy poller made before wake-ups (decision 0017).
+MIN_ROUND_SECONDS = 0.02
+
+
+class WakeUps:
+    """One event per poller, set when its source (or its shard of it) has news (`wake`) or the
+    runner stops (`wake_all`): a poller idling between rounds looks at once instead of at its
+    next round."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_source: dict[str, list[tuple[str | None, threading.Event]]] = {}
+
+    def register(self, source_arn: str, shard_id: str | None = None) -> threading.Event:
+        event = threading.Event()
+        with self._lock:
+            self._by_source.setdefault(source_arn, []).append((shard_id, event))
+        return event
+
+    def wake(self, source_arn: str, shard_ids: Collection[str] | None = None) -> None:
+        """Wake the pollers of `source_arn`: of those shards only, when they are named."""
+        with self._lock:
+            pollers = list(self._by_source.get(source_arn, ()))
+        for shard_id, event in pollers:
+            if shard_ids is None or shard_id is None or shard_id in shard_ids:
+                event.set()
+
+    def wake_all(self) -> None:
+        with self._lock:
+            events = [event for pollers in self._by_source.values() for _, event in pollers]
+        for event in events:
+            event.set()
+
 
 @dataclass
 class PollContext:
@@ -36,6 +72,7 @@ class PollContext:
     poll_interval: float
     max_poll_interval: float
     ttl_deletes: TtlDeletes | None
+    wake_ups: WakeUps = field(default_factory=WakeUps)
 
     def queue_url(self, arn: str) -> str:
         return sqs_queue_url(self.aws, arn)
@@ -78,16 +115,27 @@ class Poller(Protocol):
 
     def describe(self) -> dict[str, Any]: ...
 
+    def finish(self) -> None:
+        """Once stopping: wait for whatever the poller still has in flight."""
 
-def poll_loop(context: PollContext, poller: Poller) -> None:
+
+def poll_loop(context: PollContext, poller: Poller, wake_up: threading.Event) -> None:
     """Poll until stopping. An idle poller slows down from `poll_interval` to `max_poll_interval`
     (doubling, not jittered: it is not a retry, and spreading would only add latency) and returns
-    to the short interval as soon as there is work; a failed poll is retried after the local
-    cloud's backoff, with jitter, between the same bounds."""
+    to the short interval as soon as there is work; `wake_up` set (its source has news, or the
+    runner stops) ends a wait at once. A failed poll is retried after the local cloud's backoff,
+    with jitter, between the same bounds."""
     idle_rounds = 0
     failures = 0
     last_error: str | None = None
+    last_round = 0.0
     while not context.stopping.is_set():
+        # Woken often (a busy stream wakes its pollers on every put), a poller still takes at
+        # most one round every MIN_ROUND_SECONDS: wake-ups cut the idle wait, never flood moto.
+        since_last = time.monotonic() - last_round
+        if since_last < MIN_ROUND_SECONDS:
+            context.stopping.wait(MIN_ROUND_SECONDS - since_last)
+        last_round = time.monotonic()
         try:
             wait_at_most = poller.poll_once()
             last_error = None
@@ -100,12 +148,13 @@ def poll_loop(context: PollContext, poller: Poller) -> None:
                 logger.warning(
                     "event source poll failed", extra={**poller.describe(), "error": last_error}
                 )
-            context.stopping.wait(
+            _wait(
+                wake_up,
                 backoff_seconds(
                     failures,
                     base_seconds=context.poll_interval,
                     cap_seconds=context.max_poll_interval,
-                )
+                ),
             )
             failures += 1
             continue
@@ -118,9 +167,16 @@ def poll_loop(context: PollContext, poller: Poller) -> None:
             cap_seconds=context.max_poll_interval,
             jitter=False,
         )
-        wait = idle if wait_at_most <= 0 else min(idle, wait_at_most)
-        context.stopping.wait(wait)
+        _wait(wake_up, idle if wait_at_most <= 0 else min(idle, wait_at_most))
         idle_rounds += 1
+    poller.finish()
+
+
+def _wait(wake_up: threading.Event, seconds: float) -> None:
+    # Cleared after the wait, before the next round: news arriving during a round sets it again,
+    # so the round after sees that news without waiting.
+    wake_up.wait(seconds)
+    wake_up.clear()
 
 
 def failed_items(

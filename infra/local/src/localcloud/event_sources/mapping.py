@@ -21,6 +21,10 @@ SourceKind = Literal["kinesis", "dynamodb", "sqs"]
 # Lambda's defaults when a mapping names no batch size.
 DEFAULT_STREAM_BATCH_SIZE = 100
 DEFAULT_QUEUE_BATCH_SIZE = 10
+# How many batches of a queue Lambda invokes at once when the mapping sets no
+# ScalingConfig.MaximumConcurrency: the five concurrent batches it starts with (it then scales
+# out with the backlog, which the local cloud does not).
+DEFAULT_QUEUE_CONCURRENCY = 5
 # The most records one GetRecords call returns: 10,000 for Kinesis, 1,000 for DynamoDB Streams.
 
 
@@ -80,6 +84,8 @@ class EventSourceMapping:
     - `report_batch_item_failures`: the function may answer
       {"batchItemFailures": [{"itemIdentifier": ...}]}: a stream retries from the lowest failed
       record, a queue keeps only the failed messages.
+    - `maximum_concurrency` (queues): the most batches in flight at once, ScalingConfig's
+      MaximumConcurrency (streams have one per shard, as Lambda's default ParallelizationFactor 1).
     - `maximum_retry_attempts`, `maximum_record_age_seconds` (streams; -1: unbounded): when to
       give up on a failing batch; `bisect_on_error`: split a failing batch in two and retry the
       halves; `on_failure_arn`: an SQS queue that receives what was given up on.
@@ -92,6 +98,7 @@ class EventSourceMapping:
     starting_position: str = "LATEST"
     filters: tuple[dict[str, Any], ...] = ()
     report_batch_item_failures: bool = False
+    maximum_concurrency: int = DEFAULT_QUEUE_CONCURRENCY
     maximum_retry_attempts: int = -1
     maximum_record_age_seconds: int = -1
     bisect_on_error: bool = False
@@ -102,6 +109,10 @@ class EventSourceMapping:
         source_kind(self.source_arn)
         if self.batch_size < 1:
             raise ValueError(f"batch size must be at least 1, not {self.batch_size}")
+        if self.maximum_concurrency < 1:
+            raise ValueError(
+                f"maximum concurrency must be at least 1, not {self.maximum_concurrency}"
+            )
         if self.kind != "sqs" and self.starting_position not in ("LATEST", "TRIM_HORIZON"):
             raise ValueError(f"unsupported starting position {self.starting_position!r}")
         FilterCriteria(self.filters)
@@ -134,6 +145,11 @@ class EventSourceMapping:
             filters=filters,
             report_batch_item_failures="ReportBatchItemFailures"
             in (properties.get("FunctionResponseTypes") or ()),
+            maximum_concurrency=int(
+                (properties.get("ScalingConfig") or {}).get(
+                    "MaximumConcurrency", DEFAULT_QUEUE_CONCURRENCY
+                )
+            ),
             maximum_retry_attempts=int(properties.get("MaximumRetryAttempts", -1)),
             maximum_record_age_seconds=int(properties.get("MaximumRecordAgeInSeconds", -1)),
             bisect_on_error=_flag(properties.get("BisectBatchOnFunctionError", False)),

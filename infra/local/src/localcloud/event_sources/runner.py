@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from localcloud.aws import Aws
@@ -29,6 +30,14 @@ from localcloud.event_sources.streams import ShardPoller, shards_of
 
 logger = logging.getLogger(__name__)
 
+# A poller with records polls again at once; an idle one waits from POLL_INTERVAL_SECONDS, doubling
+# to MAX_POLL_INTERVAL_SECONDS. The cap is what an idle cloud costs (each stream shard of each
+# mapping polls moto twice a second at it); the latency of a hop does not hang on it, since the
+# records the local cloud puts on a stream and the tables a function writes wake their pollers
+# at once (decision 0017). It bounds only the wait for a write made from outside a function.
+POLL_INTERVAL_SECONDS = 0.02
+MAX_POLL_INTERVAL_SECONDS = 0.5
+
 
 class EventSourceRunner(Part):
     """Polls the source of every mapping added and invokes its function, until `stop`.
@@ -37,15 +46,18 @@ class EventSourceRunner(Part):
     own source. An idle poller backs off from `poll_interval_seconds` to
     `max_poll_interval_seconds` and returns to the short interval as soon as records arrive.
     `ttl_deletes` (from the TTL sweeper) tells which REMOVE records of DynamoDB streams are TTL
-    deletes: those reach the function with the `userIdentity` Lambda gives them."""
+    deletes: those reach the function with the `userIdentity` Lambda gives them. `wake(arn)`
+    tells the pollers of a source that it has news (the local cloud put records on the stream, or
+    a function that may have written the table has returned): they look at once, so a hop does not
+    wait for an idle poller's next round (decision 0017)."""
 
     def __init__(
         self,
         aws: Aws,
         invoke: Invoker,
         *,
-        poll_interval_seconds: float = 0.02,
-        max_poll_interval_seconds: float = 0.2,
+        poll_interval_seconds: float = POLL_INTERVAL_SECONDS,
+        max_poll_interval_seconds: float = MAX_POLL_INTERVAL_SECONDS,
         ttl_deletes: TtlDeletes | None = None,
     ) -> None:
         self._context = PollContext(
@@ -65,19 +77,20 @@ class EventSourceRunner(Part):
         if not mapping.enabled:
             logger.info("event source mapping disabled", extra=mapping_fields(mapping))
             return
-        pollers: list[Poller] = []
+        pollers: list[tuple[Poller, str | None]] = []  # each with the shard it reads
         if mapping.kind == "sqs":
-            pollers.append(SqsPoller(self._context, mapping))
+            pollers.append((SqsPoller(self._context, mapping), None))
         else:
             for shard in shards_of(self._context, mapping):
-                pollers.append(ShardPoller(self._context, mapping, shard))
+                pollers.append((ShardPoller(self._context, mapping, shard), shard.shard_id))
         with self._lock:
             if self._context.stopping.is_set():
                 raise RuntimeError("the event source runner is stopped")
-            for poller in pollers:
+            for poller, shard_id in pollers:
+                wake_up = self._context.wake_ups.register(mapping.source_arn, shard_id)
                 thread = threading.Thread(
                     target=poll_loop,
-                    args=(self._context, poller),
+                    args=(self._context, poller, wake_up),
                     name=f"event-source-{mapping.function}",
                     daemon=True,
                 )
@@ -88,10 +101,16 @@ class EventSourceRunner(Part):
             extra={**mapping_fields(mapping), "pollers": len(pollers)},
         )
 
+    def wake(self, source_arn: str, shard_ids: Collection[str] | None = None) -> None:
+        """The source (those shards of it, when named) has news: its pollers look now rather
+        than at their next idle round."""
+        self._context.wake_ups.wake(source_arn, shard_ids)
+
     def stop(self, *, timeout_seconds: float = 10.0) -> None:
         """Stop every poller; an invocation in flight is waited for up to `timeout_seconds`."""
         with self._lock:
             self._context.stopping.set()
+            self._context.wake_ups.wake_all()
             threads, self._threads = self._threads, []
         deadline = time.monotonic() + timeout_seconds
         for thread in threads:

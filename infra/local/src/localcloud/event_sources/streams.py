@@ -257,6 +257,9 @@ class ShardPoller:
     def describe(self) -> dict[str, Any]:
         return {**mapping_fields(self._mapping), "shard": self._shard.shard_id}
 
+    def finish(self) -> None:
+        """Nothing to wait for: a shard's one batch in flight is invoked on the polling thread."""
+
     def _start_after(self, starting_position: str) -> str | None:
         if starting_position == "TRIM_HORIZON":
             return None

@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -115,9 +116,19 @@ def retry_delay_seconds(retry: int) -> float:
 class RuleDelivery(Part):
     """Delivers the events moto routes to each target's queue to the real target."""
 
-    def __init__(self, aws: Aws, invoke: Invoker, *, poll_interval_seconds: float = 0.02) -> None:
+    def __init__(
+        self,
+        aws: Aws,
+        invoke: Invoker,
+        *,
+        poll_interval_seconds: float = 0.02,
+        on_stream_put: Callable[[str, set[str]], None] | None = None,
+    ) -> None:
         self._aws = aws
         self._invoke = invoke
+        # Told the stream's ARN and shards once records are on them, so that their readers look
+        # now (decision 0017).
+        self._on_stream_put = on_stream_put or (lambda _arn, _shards: None)
         self._poll_interval_seconds = poll_interval_seconds
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -274,6 +285,9 @@ class RuleDelivery(Part):
                     ],
                 )
                 results = response["Records"]
+                shards = {result["ShardId"] for result in results if "ShardId" in result}
+                if shards:
+                    self._on_stream_put(target.arn, shards)
             else:
                 response = self._aws.client("firehose").put_record_batch(
                     DeliveryStreamName=resource,
@@ -353,11 +367,12 @@ class RuleDelivery(Part):
         resource = target.arn.split(":", 5)[5]
         kind = target.kind
         if kind == KINESIS:
-            self._aws.client("kinesis").put_record(
+            put = self._aws.client("kinesis").put_record(
                 StreamName=resource.split("/", 1)[1],
                 Data=payload.encode(),
                 PartitionKey=self._partition_key(target, event),
             )
+            self._on_stream_put(target.arn, {put["ShardId"]})
         elif kind == LAMBDA:
             self._invoke_async(target, resource.split(":")[1], payload.encode())
         elif kind == SQS:

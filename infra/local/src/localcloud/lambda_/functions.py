@@ -21,6 +21,9 @@ class FunctionSpec:
     timeout_seconds: float = 6.0
     memory_mb: int = 1024
     stack: str = ""  # the stack it belongs to, for messages
+    # ReservedConcurrentExecutions: the most execution environments it may have at once (None:
+    # the host's own limit; 0: every invocation is throttled, as Lambda throttles it).
+    reserved_concurrency: int | None = None
 
     @property
     def arn(self) -> str:
@@ -61,3 +64,14 @@ class Invoker(Protocol):
 class FunctionNotFound(LookupError):
     def __init__(self, function: str) -> None:
         super().__init__(f"no function named {function!r} is deployed in the local cloud")
+
+
+class FunctionThrottled(RuntimeError):
+    """Lambda's TooManyRequestsException: the function may not run at all (reserved concurrency
+    0). Every other invocation beyond a limit waits for an environment instead (decision 0017)."""
+
+    def __init__(self, function: str) -> None:
+        super().__init__(
+            f"function {function!r} is throttled: its reserved concurrency is 0 "
+            "(ReservedFunctionConcurrentInvocationLimitExceeded)"
+        )

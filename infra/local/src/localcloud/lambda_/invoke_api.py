@@ -3,7 +3,8 @@
 moto's own Invoke needs Docker; this serves `POST /2015-03-31/functions/{name}/invocations` from
 the Lambda host instead, so any SDK pointed at it (`AWS_ENDPOINT_URL_LAMBDA`) invokes local
 functions as it would in AWS: a function error is a 200 with `X-Amz-Function-Error`, an unknown
-function a 404 `ResourceNotFoundException`, an `Event` invocation a 202 answered at once.
+function a 404 `ResourceNotFoundException`, a function whose reserved concurrency is 0 a 429
+`TooManyRequestsException`, an `Event` invocation a 202 answered at once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote
 
-from localcloud.lambda_.functions import FunctionNotFound, Invoker
+from localcloud.lambda_.functions import FunctionNotFound, FunctionThrottled, Invoker
 from localcloud.lifecycle import HttpPart
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,16 @@ class LambdaApiServer(HttpPart):
                 except FunctionNotFound as error:
                     self._answer(
                         404, {"Type": "User", "message": str(error)}, "ResourceNotFoundException"
+                    )
+                except FunctionThrottled as error:
+                    self._answer(
+                        429,
+                        {
+                            "Type": "User",
+                            "message": str(error),
+                            "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                        },
+                        "TooManyRequestsException",
                     )
 
             def _answer(self, status: int, body: object, error_type: str | None = None) -> None:
