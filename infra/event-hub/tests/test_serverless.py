@@ -133,3 +133,21 @@ def test_the_package_carries_the_park_functions_code_and_nothing_else(
 
     assert "src/event_hub/handlers/park.py" in names
     assert "src/event_hub/parked.py" in names
+
+
+def test_the_sealing_key_is_rotated_kept_and_exported_for_the_services_that_seal(
+    resources: dict[str, Any], template: dict[str, Any]
+) -> None:
+    key = resources["SealingKey"]
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain", "sealed values in the lake outlive any deployment"
+    assert [s["Principal"] for s in statements] == [
+        {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    ], "the key policy delegates to IAM, so only roles granted kms:Decrypt can unseal"
+    assert resources["SealingKeyAlias"]["Properties"]["TargetKeyId"] == {"Ref": "SealingKey"}
+    assert template["Outputs"]["SealingKeyArn"] == {
+        "Value": {"Fn::GetAtt": ["SealingKey", "Arn"]},
+        "Export": {"Name": "event-hub-test-SealingKeyArn"},
+    }

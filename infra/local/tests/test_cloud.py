@@ -14,6 +14,7 @@ from localcloud import cli
 from localcloud.aws import Aws
 from localcloud.cloud import LocalCloud
 from localcloud.testing import eventually, put_on_bus
+from shop_sealing import KmsSealer, Unsealable
 
 ROOT = Path(__file__).resolve().parents[3]
 EVENT_HUB = ROOT / "infra" / "event-hub"
@@ -183,6 +184,24 @@ def test_the_event_lake_keeps_every_event_as_a_line(cloud: LocalCloud) -> None:
 
     # Then each is a line of its own, the bare envelope
     assert lake_lines_of_order_6() == sent
+
+
+def test_the_hubs_exported_sealing_key_seals_a_field_for_one_order_only(cloud: LocalCloud) -> None:
+    # Given the key the event hub exports, as a service imports it
+    exports = cloud.aws.client("cloudformation").list_exports()["Exports"]
+    [key_arn] = [e["Value"] for e in exports if e["Name"] == "event-hub-local-SealingKeyArn"]
+    sealer = KmsSealer(key_arn, client=cloud.aws.client("kms"))
+
+    # When a producer seals a client secret for order-7
+    sealed = sealer.seal("pi_7_secret_xyz", field="payment.clientSecret", order_id="order-7")
+
+    # Then its consumer unseals it for order-7, and nobody can for another order
+    assert "pi_7_secret_xyz" not in sealed
+    assert (
+        sealer.unseal(sealed, field="payment.clientSecret", order_id="order-7") == "pi_7_secret_xyz"
+    )
+    with pytest.raises(Unsealable):
+        sealer.unseal(sealed, field="payment.clientSecret", order_id="order-8")
 
 
 LISTENER = "sample-listener-local-listener"
