@@ -5,7 +5,6 @@ the test kit's pytest plugin, which also sorts the tests into tiers."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -21,6 +20,7 @@ from order_bff.ports import ViewStore
 from order_bff.rules import graphql as graphql_rules
 from order_bff.table import table_definition
 from shop_envelope.settings import FunctionSettings
+from shop_sealing import InMemorySealer
 from shop_testkit import TableStream, http_api_event
 
 if TYPE_CHECKING:
@@ -75,6 +75,14 @@ def list_products(shop: Shop, **prices: int) -> None:
 
 
 @pytest.fixture
+def dynamodb_shop(dynamodb: DynamoDBClient) -> Shop:
+    """The model over the table in moto, with a mug and a kettle in its catalog."""
+    shop = Shop(DynamoDBViewStore(TABLE, client=dynamodb), clock=Clock())
+    list_products(shop, MUG=1200, KETTLE=6900)
+    return shop
+
+
+@pytest.fixture
 def memory_shop() -> Shop:
     """The model over an in-memory store, with a mug and a kettle in its catalog."""
     shop = Shop(InMemoryViewStore(), clock=Clock())
@@ -83,29 +91,9 @@ def memory_shop() -> Shop:
 
 
 @pytest.fixture
-def sealer() -> FakeSealer:
-    return FakeSealer()
+def sealer() -> InMemorySealer:
+    return InMemorySealer()
 
-
-
-# A stand-in for shop_sealing's InMemorySealer until the library lands: the same refusals for a
-# value sealed for another field or order, or not sealed at all.
-class Unsealable(Exception):
-    pass
-
-
-class FakeSealer:
-    def seal(self, plaintext: str, *, field: str, order_id: str) -> str:
-        document = json.dumps({"field": field, "order_id": order_id, "value": plaintext})
-        return "sealed:test:" + base64.b64encode(document.encode()).decode()
-
-    def unseal(self, sealed: str, *, field: str, order_id: str) -> str:
-        if not sealed.startswith("sealed:test:"):
-            raise Unsealable("not a sealed value")
-        document = json.loads(base64.b64decode(sealed.removeprefix("sealed:test:")))
-        if (document["field"], document["order_id"]) != (field, order_id):
-            raise Unsealable("sealed for another field or order")
-        return str(document["value"])
 
 
 class Ask(Protocol):
@@ -143,13 +131,13 @@ def asker(api: GraphQLApi) -> Ask:
 
 
 @pytest.fixture
-def api_for(memory_shop: Shop, sealer: FakeSealer) -> Callable[[str], Ask]:
+def api_for(memory_shop: Shop, sealer: InMemorySealer) -> Callable[[str], Ask]:
     """`api_for(stage)`: the `ask` of the API as that stage builds it."""
     return lambda stage: asker(graphql_rules.build(memory_shop, sealer=sealer, stage=stage))
 
 
 @pytest.fixture
-def api(memory_shop: Shop, sealer: FakeSealer) -> GraphQLApi:
+def api(memory_shop: Shop, sealer: InMemorySealer) -> GraphQLApi:
     return graphql_rules.build(memory_shop, sealer=sealer, stage="test")
 
 

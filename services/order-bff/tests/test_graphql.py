@@ -14,10 +14,11 @@ from order_bff.domain import CLIENT_SECRET_FIELD, MAX_LINES, MAX_QUANTITY, Fact,
 from order_bff.domain import PaymentStatus as DomainPaymentStatus
 from order_bff.model import Shop
 from order_bff.schema import MAX_DEPTH
+from shop_sealing import InMemorySealer
 from shop_testkit import http_api_event
 
 if TYPE_CHECKING:
-    from conftest import Ask, FakeSealer
+    from conftest import Ask
 
 ORDER_FIELDS = """
     id status cancellationReason
@@ -232,7 +233,7 @@ def test_an_order_that_ended_cannot_be_cancelled(ask: Ask, memory_shop: Shop) ->
 # ---- the payment's client secret -----------------------------------------------------------------
 
 
-def test_the_owner_gets_the_client_secret_unsealed(ask: Ask, memory_shop: Shop, sealer: FakeSealer) -> None:
+def test_the_owner_gets_the_client_secret_unsealed(ask: Ask, memory_shop: Shop, sealer: InMemorySealer) -> None:
     # Given an order whose payment intent arrived with its client secret sealed for that order
     order = place(ask, ("MUG", 1))
     sealed = sealer.seal("pi_1_secret_2", field=CLIENT_SECRET_FIELD, order_id=order["id"])
@@ -251,7 +252,7 @@ def test_the_owner_gets_the_client_secret_unsealed(ask: Ask, memory_shop: Shop, 
     assert "pi_1_secret_2" not in json.dumps(memory_shop.views.order(order["id"]).__repr__())
 
 
-def test_a_secret_sealed_for_another_order_is_never_shown(ask: Ask, memory_shop: Shop, sealer: FakeSealer) -> None:
+def test_a_secret_sealed_for_another_order_is_never_shown(ask: Ask, memory_shop: Shop, sealer: InMemorySealer) -> None:
     order = place(ask, ("MUG", 1))
     foreign = sealer.seal("pi_9_secret_9", field=CLIENT_SECRET_FIELD, order_id="another-order")
     memory_shop.take_in(order["id"], Fact("e-1", "payment-intent-created", 1, sealed_client_secret=foreign,

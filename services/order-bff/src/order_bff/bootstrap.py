@@ -21,12 +21,14 @@ from shop_streams import ChangeDataCapture, EventProcessor
 
 from order_bff.adapters.dynamodb import DynamoDBViewStore
 from order_bff.model import Shop
-from order_bff.ports import Sealer, ViewStore
+from order_bff.ports import ViewStore
 from order_bff.rules import listener as listener_rules
 from order_bff.rules import trigger as trigger_rules
 from order_bff.settings import GraphqlSettings, ListenerSettings, OrderBffSettings, TriggerSettings
 
 if TYPE_CHECKING:
+    from shop_sealing import Sealer
+
     from order_bff.api import GraphQLApi
 
 # The model logs through the standard library; its lines join the function's JSON logs.

@@ -54,9 +54,3 @@ class ViewStore(Protocol):
     def catalog(self, *, first: int, after: str | None = None) -> Page[Product, str]:
         """The listed products (those with a name and price), by sku, after the sku `after`."""
 
-
-class Sealer(Protocol):
-    """Opens a sealed field (shop_sealing's `Sealer`, of which the BFF needs only `unseal`):
-    `Unsealable` for a value sealed for another field or order, tampered with, or foreign."""
-
-    def unseal(self, sealed: str, *, field: str, order_id: str) -> str: ...

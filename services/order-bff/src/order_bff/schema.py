@@ -23,10 +23,11 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from shop_sealing import Sealer
+
 from order_bff import domain
 from order_bff.domain import CLIENT_SECRET_FIELD, RequestedLine
 from order_bff.model import DEFAULT_PAGE_SIZE, Connection, Shop
-from order_bff.ports import Sealer
 
 # Limits on what one request may ask. The deepest query the schema allows is
 # myOrders { edges { node { lines { unitPrice { amount } } } } }: depth 5, the limit.

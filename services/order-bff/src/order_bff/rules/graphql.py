@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from shop_sealing import Sealer
+
 from order_bff.api import CodedErrors, GraphQLApi
 from order_bff.model import Shop
-from order_bff.ports import Sealer
 from order_bff.schema import RequestContext, schema
 
 INTROSPECTION_STAGES = frozenset({"local", "dev"})
