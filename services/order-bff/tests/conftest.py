@@ -95,7 +95,6 @@ def sealer() -> InMemorySealer:
     return InMemorySealer()
 
 
-
 class Ask(Protocol):
     def __call__(
         self,

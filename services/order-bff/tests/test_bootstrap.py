@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 HANDLERS = Path(bootstrap.__file__).parent / "handlers"
-SETTINGS = {"graphql": "GraphqlSettings", "trigger": "TriggerSettings", "listener": "ListenerSettings"}
+SETTINGS = {
+    "graphql": "GraphqlSettings",
+    "trigger": "TriggerSettings",
+    "listener": "ListenerSettings",
+}
 
 
 @pytest.mark.parametrize("function", sorted(SETTINGS))
@@ -50,7 +54,12 @@ def test_the_graphql_function_serves_a_request_against_the_table_with_kms(
 
     # When a customer asks for the catalog
     response = graphql.process(
-        http_api_event("POST", "/graphql", body={"query": "{ products { edges { cursor } } }"}, jwt_claims={"sub": "customer-a"})
+        http_api_event(
+            "POST",
+            "/graphql",
+            body={"query": "{ products { edges { cursor } } }"},
+            jwt_claims={"sub": "customer-a"},
+        )
     )
 
     # Then the table in moto answers, empty
@@ -66,5 +75,10 @@ def test_the_stream_functions_build_without_graphql(settings_for: SettingsFor) -
 def test_a_missing_setting_fails_the_cold_start_naming_it() -> None:
     with pytest.raises(SettingsError, match="SEALING_KEY_ID: Field required"):
         GraphqlSettings.from_environment(
-            {"POWERTOOLS_SERVICE_NAME": "order-bff", "STAGE": "test", "BUS_NAME": "b", "TABLE_NAME": "t"}
+            {
+                "POWERTOOLS_SERVICE_NAME": "order-bff",
+                "STAGE": "test",
+                "BUS_NAME": "b",
+                "TABLE_NAME": "t",
+            }
         )

@@ -22,8 +22,19 @@ def test_the_committed_graphql_schema_is_that_of_the_code() -> None:
 def test_order_placed_promises_what_its_consumers_read() -> None:
     placed = json.loads((FOLDER / "produces" / "order-placed.json").read_text())
 
-    assert set(placed["$defs"]["PlacedOrder"]["required"]) == {"id", "customerId", "lines", "total", "placedAt"}
-    assert set(placed["$defs"]["PlacedLine"]["required"]) == {"sku", "name", "quantity", "unitPrice"}
+    assert set(placed["$defs"]["PlacedOrder"]["required"]) == {
+        "id",
+        "customerId",
+        "lines",
+        "total",
+        "placedAt",
+    }
+    assert set(placed["$defs"]["PlacedLine"]["required"]) == {
+        "sku",
+        "name",
+        "quantity",
+        "unitPrice",
+    }
 
 
 def test_a_consumed_contract_asks_only_for_what_the_bff_reads() -> None:

@@ -26,8 +26,16 @@ def fact(event_id: str, type_: str, at: int, **what: object) -> Fact:
 
 
 def test_the_status_moves_forward_only() -> None:
-    paid = fact("e-2", "payment-succeeded", 3_000, status=OrderStatus.PAID, payment=PaymentStatus.SUCCEEDED)
-    intent = fact("e-1", "payment-intent-created", 2_000, status=OrderStatus.AWAITING_PAYMENT, payment=PaymentStatus.PENDING)
+    paid = fact(
+        "e-2", "payment-succeeded", 3_000, status=OrderStatus.PAID, payment=PaymentStatus.SUCCEEDED
+    )
+    intent = fact(
+        "e-1",
+        "payment-intent-created",
+        2_000,
+        status=OrderStatus.AWAITING_PAYMENT,
+        payment=PaymentStatus.PENDING,
+    )
 
     # When the payment's success is taken in before its intent
     view = fold("order-1", [placed("order-1", PLACEMENT), paid, intent])
@@ -36,7 +44,11 @@ def test_the_status_moves_forward_only() -> None:
     assert view.status is OrderStatus.PAID
     assert view.payment is not None
     assert view.payment.status is PaymentStatus.SUCCEEDED
-    assert [entry.type for entry in view.history] == ["order-placed", "payment-intent-created", "payment-succeeded"]
+    assert [entry.type for entry in view.history] == [
+        "order-placed",
+        "payment-intent-created",
+        "payment-succeeded",
+    ]
     assert (view.created_at, view.updated_at) == (1_000, 3_000)
 
 
@@ -48,8 +60,16 @@ def test_a_duplicate_changes_nothing() -> None:
 
 
 def test_a_terminal_status_is_never_left() -> None:
-    cancelled = fact("e-9", "order-cancelled", 2_000, status=OrderStatus.CANCELLED, cancellation_reason=CancellationReason.OUT_OF_STOCK)
-    late = fact("e-3", "order-fulfillment-requested", 3_000, status=OrderStatus.FULFILLMENT_REQUESTED)
+    cancelled = fact(
+        "e-9",
+        "order-cancelled",
+        2_000,
+        status=OrderStatus.CANCELLED,
+        cancellation_reason=CancellationReason.OUT_OF_STOCK,
+    )
+    late = fact(
+        "e-3", "order-fulfillment-requested", 3_000, status=OrderStatus.FULFILLMENT_REQUESTED
+    )
 
     view = fold("order-1", [placed("order-1", PLACEMENT), cancelled, late])
 
@@ -59,7 +79,13 @@ def test_a_terminal_status_is_never_left() -> None:
 
 def test_of_two_terminal_facts_the_earlier_stands_whatever_comes_first() -> None:
     expired = fact("e-1", "order-expired", 2_000, status=OrderStatus.EXPIRED)
-    cancelled = fact("e-2", "order-cancelled", 2_500, status=OrderStatus.CANCELLED, cancellation_reason=CancellationReason.CUSTOMER_REQUEST)
+    cancelled = fact(
+        "e-2",
+        "order-cancelled",
+        2_500,
+        status=OrderStatus.CANCELLED,
+        cancellation_reason=CancellationReason.CUSTOMER_REQUEST,
+    )
 
     one_way = fold("order-1", [expired, cancelled])
     other_way = fold("order-1", [cancelled, expired])
@@ -82,7 +108,9 @@ def test_an_event_before_the_placement_makes_a_view_nobody_owns_until_it_is_plac
 
 def test_a_payment_that_failed_may_still_succeed_but_never_the_reverse() -> None:
     failed = fact("e-1", "payment-failed", 2_000, payment=PaymentStatus.FAILED)
-    succeeded = fact("e-2", "payment-succeeded", 3_000, status=OrderStatus.PAID, payment=PaymentStatus.SUCCEEDED)
+    succeeded = fact(
+        "e-2", "payment-succeeded", 3_000, status=OrderStatus.PAID, payment=PaymentStatus.SUCCEEDED
+    )
 
     for facts in ([failed, succeeded], [succeeded, failed]):
         view = fold("order-1", facts)

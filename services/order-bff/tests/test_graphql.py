@@ -50,7 +50,9 @@ query Catalog($first: Int, $after: String) {
 }"""
 
 
-def place(ask: Ask, *lines: tuple[str, int], key: str | None = None, customer: str = "customer-a") -> dict[str, Any]:
+def place(
+    ask: Ask, *lines: tuple[str, int], key: str | None = None, customer: str = "customer-a"
+) -> dict[str, Any]:
     variables = {
         "input": {
             "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in lines],
@@ -77,8 +79,18 @@ def test_an_order_is_placed_at_the_catalogs_prices(ask: Ask) -> None:
     # Then the order holds them at the catalog's prices, is PLACED, and says when
     assert order["status"] == "PLACED"
     assert order["lines"] == [
-        {"sku": "MUG", "name": "Product MUG", "quantity": 2, "unitPrice": {"amount": 1200, "currency": "EUR"}},
-        {"sku": "KETTLE", "name": "Product KETTLE", "quantity": 1, "unitPrice": {"amount": 6900, "currency": "EUR"}},
+        {
+            "sku": "MUG",
+            "name": "Product MUG",
+            "quantity": 2,
+            "unitPrice": {"amount": 1200, "currency": "EUR"},
+        },
+        {
+            "sku": "KETTLE",
+            "name": "Product KETTLE",
+            "quantity": 1,
+            "unitPrice": {"amount": 6900, "currency": "EUR"},
+        },
     ]
     assert order["total"] == {"amount": 2 * 1200 + 6900, "currency": "EUR"}
     assert order["payment"] is None
@@ -121,7 +133,14 @@ def test_one_customers_key_is_not_anothers(ask: Ask) -> None:
         ([{"sku": f"SKU-{n}", "quantity": 1} for n in range(MAX_LINES + 1)], "at most 50 lines"),
         ([{"sku": "NOPE", "quantity": 1}], "no product with sku 'NOPE'"),
     ],
-    ids=["empty", "zero", "too many of one", "too many once combined", "too many lines", "unknown sku"],
+    ids=[
+        "empty",
+        "zero",
+        "too many of one",
+        "too many once combined",
+        "too many lines",
+        "unknown sku",
+    ],
 )
 def test_an_order_that_cannot_be_placed_is_bad_user_input(
     ask: Ask, memory_shop: Shop, lines: list[dict[str, Any]], message: str
@@ -143,7 +162,9 @@ def test_a_product_known_only_by_its_stock_cannot_be_ordered(ask: Ask, memory_sh
 
 
 def test_an_idempotency_key_too_long_is_bad_user_input(ask: Ask) -> None:
-    document = ask(PLACE, {"input": {"lines": [{"sku": "MUG", "quantity": 1}], "idempotencyKey": "k" * 129}})
+    document = ask(
+        PLACE, {"input": {"lines": [{"sku": "MUG", "quantity": 1}], "idempotencyKey": "k" * 129}}
+    )
 
     assert codes(document) == ["BAD_USER_INPUT"]
 
@@ -178,7 +199,10 @@ def test_my_orders_lists_only_mine_newest_first_a_page_at_a_time(ask: Ask) -> No
     assert rest["pageInfo"] == {"hasNextPage": False, "endCursor": rest["edges"][-1]["cursor"]}
 
 
-@pytest.mark.parametrize("cursor", ["not-base64!", base64.b64encode(b"[1]").decode(), base64.b64encode(b'{"s": 1}').decode()])
+@pytest.mark.parametrize(
+    "cursor",
+    ["not-base64!", base64.b64encode(b"[1]").decode(), base64.b64encode(b'{"s": 1}').decode()],
+)
 def test_a_malformed_cursor_is_bad_user_input(ask: Ask, cursor: str) -> None:
     for query in (MY_ORDERS, PRODUCTS):
         document = ask(query, {"after": cursor})
@@ -201,10 +225,17 @@ def test_a_customer_asks_to_cancel_their_order_once(ask: Ask, memory_shop: Shop)
     first = ask(CANCEL, {"id": order["id"]})
     again = ask(CANCEL, {"id": order["id"]})
 
-    assert first == again == {"data": {"cancelOrder": {"order": {"id": order["id"], "status": "PLACED"}}}}
+    assert (
+        first
+        == again
+        == {"data": {"cancelOrder": {"order": {"id": order["id"], "status": "PLACED"}}}}
+    )
     view = memory_shop.views.order(order["id"])
     assert view is not None
-    assert [entry.type for entry in view.history] == ["order-placed", "order-cancellation-requested"]
+    assert [entry.type for entry in view.history] == [
+        "order-placed",
+        "order-cancellation-requested",
+    ]
 
 
 def test_nobody_cancels_anothers_order(ask: Ask, memory_shop: Shop) -> None:
@@ -233,30 +264,51 @@ def test_an_order_that_ended_cannot_be_cancelled(ask: Ask, memory_shop: Shop) ->
 # ---- the payment's client secret -----------------------------------------------------------------
 
 
-def test_the_owner_gets_the_client_secret_unsealed(ask: Ask, memory_shop: Shop, sealer: InMemorySealer) -> None:
+def test_the_owner_gets_the_client_secret_unsealed(
+    ask: Ask, memory_shop: Shop, sealer: InMemorySealer
+) -> None:
     # Given an order whose payment intent arrived with its client secret sealed for that order
     order = place(ask, ("MUG", 1))
     sealed = sealer.seal("pi_1_secret_2", field=CLIENT_SECRET_FIELD, order_id=order["id"])
     memory_shop.take_in(
         order["id"],
-        Fact("e-1", "payment-intent-created", 1, status=OrderStatus.AWAITING_PAYMENT,
-             payment=DomainPaymentStatus.PENDING, sealed_client_secret=sealed),
+        Fact(
+            "e-1",
+            "payment-intent-created",
+            1,
+            status=OrderStatus.AWAITING_PAYMENT,
+            payment=DomainPaymentStatus.PENDING,
+            sealed_client_secret=sealed,
+        ),
     )
 
     # When the owner asks for it
     document = ask(ORDER, {"id": order["id"]})
 
     # Then it is there in clear, for them, and the order awaits payment
-    assert document["data"]["order"]["payment"] == {"clientSecret": "pi_1_secret_2", "status": "PENDING"}
+    assert document["data"]["order"]["payment"] == {
+        "clientSecret": "pi_1_secret_2",
+        "status": "PENDING",
+    }
     assert document["data"]["order"]["status"] == "AWAITING_PAYMENT"
     assert "pi_1_secret_2" not in json.dumps(memory_shop.views.order(order["id"]).__repr__())
 
 
-def test_a_secret_sealed_for_another_order_is_never_shown(ask: Ask, memory_shop: Shop, sealer: InMemorySealer) -> None:
+def test_a_secret_sealed_for_another_order_is_never_shown(
+    ask: Ask, memory_shop: Shop, sealer: InMemorySealer
+) -> None:
     order = place(ask, ("MUG", 1))
     foreign = sealer.seal("pi_9_secret_9", field=CLIENT_SECRET_FIELD, order_id="another-order")
-    memory_shop.take_in(order["id"], Fact("e-1", "payment-intent-created", 1, sealed_client_secret=foreign,
-                                          payment=DomainPaymentStatus.PENDING))
+    memory_shop.take_in(
+        order["id"],
+        Fact(
+            "e-1",
+            "payment-intent-created",
+            1,
+            sealed_client_secret=foreign,
+            payment=DomainPaymentStatus.PENDING,
+        ),
+    )
 
     document = ask(ORDER, {"id": order["id"]})
 
@@ -276,8 +328,18 @@ def test_the_catalog_lists_products_by_sku_a_page_at_a_time(ask: Ask, memory_sho
     rest = ask(PRODUCTS, {"after": first["pageInfo"]["endCursor"]})["data"]["products"]
 
     assert [edge["node"] for edge in first["edges"] + rest["edges"]] == [
-        {"sku": "KETTLE", "name": "Product KETTLE", "price": {"amount": 6900, "currency": "EUR"}, "available": 10},
-        {"sku": "MUG", "name": "Product MUG", "price": {"amount": 1200, "currency": "EUR"}, "available": 10},
+        {
+            "sku": "KETTLE",
+            "name": "Product KETTLE",
+            "price": {"amount": 6900, "currency": "EUR"},
+            "available": 10,
+        },
+        {
+            "sku": "MUG",
+            "name": "Product MUG",
+            "price": {"amount": 1200, "currency": "EUR"},
+            "available": 10,
+        },
     ]
     assert first["pageInfo"]["hasNextPage"] is True
     assert rest["pageInfo"]["hasNextPage"] is False
@@ -295,7 +357,9 @@ def test_one_product_by_sku(ask: Ask) -> None:
 
 
 def test_a_request_without_a_customer_reaches_no_resolver(ask: Ask, memory_shop: Shop) -> None:
-    document = ask(PLACE, {"input": {"lines": [{"sku": "MUG", "quantity": 1}]}}, customer=None, status=401)
+    document = ask(
+        PLACE, {"input": {"lines": [{"sku": "MUG", "quantity": 1}]}}, customer=None, status=401
+    )
 
     assert codes(document) == ["UNAUTHENTICATED"]
     assert "data" not in document
@@ -340,12 +404,17 @@ def test_a_base64_body_is_read_as_api_gateway_sends_it(api: Any) -> None:
     [
         ("{ products { edges { node { sku } }", "Syntax Error"),
         ("{ nothing }", "Cannot query field 'nothing'"),
-        ("{ " + " ".join(f"a{n}: product(sku: \"MUG\") {{ sku }}" for n in range(16)) + " }", "aliases"),
-        ("{ product(sku: \"MUG\") { " + "sku " * 2000 + "} }", "token"),
+        (
+            "{ " + " ".join(f'a{n}: product(sku: "MUG") {{ sku }}' for n in range(16)) + " }",
+            "aliases",
+        ),
+        ('{ product(sku: "MUG") { ' + "sku " * 2000 + "} }", "token"),
     ],
     ids=["syntax", "unknown field", "too many aliases", "too many tokens"],
 )
-def test_a_query_that_does_not_validate_is_bad_user_input_with_its_message(ask: Ask, query: str, message: str) -> None:
+def test_a_query_that_does_not_validate_is_bad_user_input_with_its_message(
+    ask: Ask, query: str, message: str
+) -> None:
     document = ask(query)
 
     assert set(codes(document)) == {"BAD_USER_INPUT"}
@@ -363,7 +432,9 @@ def test_the_deepest_query_passes_and_one_level_more_is_refused(ask: Ask) -> Non
     assert f"'anonymous' exceeds maximum operation depth of {MAX_DEPTH}" in messages
 
 
-@pytest.mark.parametrize(("stage", "open_"), [("local", True), ("dev", True), ("test", False), ("prod", False)])
+@pytest.mark.parametrize(
+    ("stage", "open_"), [("local", True), ("dev", True), ("test", False), ("prod", False)]
+)
 def test_introspection_is_open_on_local_and_dev_only(
     api_for: Callable[[str], Ask], stage: str, open_: bool
 ) -> None:
@@ -378,7 +449,9 @@ def test_introspection_is_open_on_local_and_dev_only(
         assert "introspection has been disabled" in document["errors"][0]["message"]
 
 
-def test_an_unexpected_error_is_masked(ask: Ask, memory_shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_error_is_masked(
+    ask: Ask, memory_shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("table on fire at arn:aws:dynamodb:secret")
 
@@ -387,5 +460,10 @@ def test_an_unexpected_error_is_masked(ask: Ask, memory_shop: Shop, monkeypatch:
     document = ask(PRODUCTS)
 
     assert document["errors"] == [
-        {"message": "Unexpected error.", "locations": [{"line": 3, "column": 3}], "path": ["products"], "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+        {
+            "message": "Unexpected error.",
+            "locations": [{"line": 3, "column": 3}],
+            "path": ["products"],
+            "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+        }
     ]

@@ -46,12 +46,37 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
 def catalog_events() -> list[dict[str, Any]]:
     now = time.time_ns() // 1_000_000
     events = []
-    for sku, name, amount in [("MUG-CLASSIC", "Classic mug", 1200), ("KETTLE-GOOSE", "Gooseneck kettle", 6900)]:
+    for sku, name, amount in [
+        ("MUG-CLASSIC", "Classic mug", 1200),
+        ("KETTLE-GOOSE", "Gooseneck kettle", 6900),
+    ]:
         for kind, entity in [
-            ("product-updated", {"product": {"sku": sku, "name": name, "price": {"amount": amount, "currency": "EUR"}, "version": 1}}),
-            ("stock-level-changed", {"stock": {"sku": sku, "onHand": 10, "reserved": 0, "available": 10, "version": 1}}),
+            (
+                "product-updated",
+                {
+                    "product": {
+                        "sku": sku,
+                        "name": name,
+                        "price": {"amount": amount, "currency": "EUR"},
+                        "version": 1,
+                    }
+                },
+            ),
+            (
+                "stock-level-changed",
+                {"stock": {"sku": sku, "onHand": 10, "reserved": 0, "available": 10, "version": 1}},
+            ),
         ]:
-            events.append({"id": deterministic_id(kind, sku, 1), "type": kind, "timestamp": now, "partitionKey": sku, "tags": {"source": "inventory", "stage": "local"}, **entity})
+            events.append(
+                {
+                    "id": deterministic_id(kind, sku, 1),
+                    "type": kind,
+                    "timestamp": now,
+                    "partitionKey": sku,
+                    "tags": {"source": "inventory", "stage": "local"},
+                    **entity,
+                }
+            )
     return events
 
 
@@ -64,11 +89,22 @@ def token(cloud: LocalCloud, customer: str, **options: Any) -> str:
     return cloud.signing_key.token(customer, audience=AUDIENCE, **options)
 
 
-def post(cloud: LocalCloud, query: str, variables: dict[str, Any] | None = None, *, bearer: str | None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+def post(
+    cloud: LocalCloud,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    bearer: str | None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
         url_of(cloud),
         data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"content-type": "application/json", **({"authorization": f"Bearer {bearer}"} if bearer else {}), **(headers or {})},
+        headers={
+            "content-type": "application/json",
+            **({"authorization": f"Bearer {bearer}"} if bearer else {}),
+            **(headers or {}),
+        },
         method="POST",
     )
     try:
@@ -78,7 +114,9 @@ def post(cloud: LocalCloud, query: str, variables: dict[str, Any] | None = None,
         return error.code, json.loads(error.read() or b"{}")
 
 
-def ask(cloud: LocalCloud, customer: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+def ask(
+    cloud: LocalCloud, customer: str, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
     status, document = post(cloud, query, variables, bearer=token(cloud, customer))
     assert status == 200, document
     return document
@@ -108,7 +146,9 @@ def test_the_endpoints_name_the_bffs_base_url(cloud: LocalCloud) -> None:
     assert endpoints["http"]["order-bff"].startswith("http://127.0.0.1:")
 
 
-def test_an_order_placed_over_http_is_on_the_bus_and_what_others_report_shows_in_it(cloud: LocalCloud) -> None:
+def test_an_order_placed_over_http_is_on_the_bus_and_what_others_report_shows_in_it(
+    cloud: LocalCloud,
+) -> None:
     # When a customer places an order over HTTP with a bearer token
     order = place(cloud, "customer-a", "journey-1")
 
@@ -120,26 +160,42 @@ def test_an_order_placed_over_http_is_on_the_bus_and_what_others_report_shows_in
 
     # When stripe-esg reports the payment intent, its client secret sealed with the hub's key
     key = next(s for s in cloud.stacks if s.name == "event-hub-local").outputs["SealingKeyArn"]
-    sealed = KmsSealer(key, client=cloud.aws.client("kms")).seal("pi_1_secret_xyz", field="payment.clientSecret", order_id=order["id"])
-    put_on_bus(cloud, {
-        "id": deterministic_id("payment-intent-created", order["id"]),
-        "type": "payment-intent-created",
-        "timestamp": time.time_ns() // 1_000_000,
-        "partitionKey": order["id"],
-        "tags": {"source": "stripe-esg", "stage": "local"},
-        "payment": {"orderId": order["id"], "intentId": "pi_1", "amount": 2400, "currency": "EUR", "clientSecret": sealed},
-    })
+    sealed = KmsSealer(key, client=cloud.aws.client("kms")).seal(
+        "pi_1_secret_xyz", field="payment.clientSecret", order_id=order["id"]
+    )
+    put_on_bus(
+        cloud,
+        {
+            "id": deterministic_id("payment-intent-created", order["id"]),
+            "type": "payment-intent-created",
+            "timestamp": time.time_ns() // 1_000_000,
+            "partitionKey": order["id"],
+            "tags": {"source": "stripe-esg", "stage": "local"},
+            "payment": {
+                "orderId": order["id"],
+                "intentId": "pi_1",
+                "amount": 2400,
+                "currency": "EUR",
+                "clientSecret": sealed,
+            },
+        },
+    )
 
     # Then the owner sees the order await payment, and gets the secret in clear
-    def awaiting() -> dict[str, Any] | None:
-        seen = ask(cloud, "customer-a", ORDER, {"id": order["id"]})["data"]["order"]
-        return seen if seen["status"] == "AWAITING_PAYMENT" else None
+    def awaiting() -> dict[str, Any]:
+        seen: dict[str, Any] = ask(cloud, "customer-a", ORDER, {"id": order["id"]})["data"]["order"]
+        return seen if seen["status"] == "AWAITING_PAYMENT" else {}
 
     seen = eventually(awaiting, timeout=WAIT)
     assert seen["payment"] == {"clientSecret": "pi_1_secret_xyz", "status": "PENDING"}
-    assert [entry["type"] for entry in seen["history"]] == ["order-placed", "payment-intent-created"]
+    assert [entry["type"] for entry in seen["history"]] == [
+        "order-placed",
+        "payment-intent-created",
+    ]
     table = next(s for s in cloud.stacks if s.name == "order-bff-local").outputs["TableName"]
-    item = cloud.aws.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": f"ORDER#{order['id']}"}, "sk": {"S": "ORDER"}})["Item"]
+    item = cloud.aws.client("dynamodb").get_item(
+        TableName=table, Key={"pk": {"S": f"ORDER#{order['id']}"}, "sk": {"S": "ORDER"}}
+    )["Item"]
     assert "pi_1_secret_xyz" not in json.dumps(item), "the table keeps it sealed"
 
 
@@ -157,7 +213,12 @@ def test_customer_b_cannot_read_list_or_cancel_customer_as_orders(cloud: LocalCl
 
     read = ask(cloud, "customer-b", ORDER, {"id": order["id"]})
     mine = ask(cloud, "customer-b", "{ myOrders { edges { node { id } } } }")
-    cancel = ask(cloud, "customer-b", "mutation($id: ID!) { cancelOrder(id: $id) { order { id } } }", {"id": order["id"]})
+    cancel = ask(
+        cloud,
+        "customer-b",
+        "mutation($id: ID!) { cancelOrder(id: $id) { order { id } } }",
+        {"id": order["id"]},
+    )
 
     assert read == {"data": {"order": None}}
     assert order["id"] not in json.dumps(mine)
@@ -165,7 +226,12 @@ def test_customer_b_cannot_read_list_or_cancel_customer_as_orders(cloud: LocalCl
     time.sleep(1)
     assert published(cloud, order["id"], "order-cancellation-requested") == []
     # while the owner can, and the request goes out on the bus
-    own = ask(cloud, "customer-a", "mutation($id: ID!) { cancelOrder(id: $id) { order { id } } }", {"id": order["id"]})
+    own = ask(
+        cloud,
+        "customer-a",
+        "mutation($id: ID!) { cancelOrder(id: $id) { order { id } } }",
+        {"id": order["id"]},
+    )
     assert own == {"data": {"cancelOrder": {"order": {"id": order["id"]}}}}
     eventually(lambda: published(cloud, order["id"], "order-cancellation-requested"), timeout=WAIT)
 
@@ -180,7 +246,10 @@ def test_a_request_without_a_valid_token_is_refused(cloud: LocalCloud, tmp_path:
         "another audience": cloud.signing_key.token("customer-a", audience="elsewhere"),
     }
 
-    statuses = {why: post(cloud, "{ myOrders { edges { cursor } } }", bearer=bearer)[0] for why, bearer in refused.items()}
+    statuses = {
+        why: post(cloud, "{ myOrders { edges { cursor } } }", bearer=bearer)[0]
+        for why, bearer in refused.items()
+    }
 
     assert statuses == dict.fromkeys(refused, 401)
 
@@ -189,7 +258,11 @@ def test_the_storefront_origin_may_call_the_api_from_a_browser(cloud: LocalCloud
     preflight = urllib.request.Request(
         url_of(cloud),
         method="OPTIONS",
-        headers={"origin": STOREFRONT, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type"},
+        headers={
+            "origin": STOREFRONT,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization,content-type",
+        },
     )
     with urllib.request.urlopen(preflight, timeout=WAIT) as response:
         assert response.headers["access-control-allow-origin"] == STOREFRONT
@@ -198,7 +271,11 @@ def test_the_storefront_origin_may_call_the_api_from_a_browser(cloud: LocalCloud
         request = urllib.request.Request(
             url_of(cloud),
             data=json.dumps({"query": "{ products { edges { cursor } } }"}).encode(),
-            headers={"content-type": "application/json", "authorization": f"Bearer {token(cloud, 'customer-a')}", "origin": origin},
+            headers={
+                "content-type": "application/json",
+                "authorization": f"Bearer {token(cloud, 'customer-a')}",
+                "origin": origin,
+            },
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=WAIT) as response:

@@ -25,12 +25,33 @@ STEPS = {
     "placed": placed(ORDER, PLACEMENT),
     "reserved": Fact("e-reserved", "inventory-reserved", 1_100),
     "reservation-failed": Fact("e-short", "inventory-reservation-failed", 1_100),
-    "intent": Fact("e-intent", "payment-intent-created", 1_200, status=OrderStatus.AWAITING_PAYMENT, payment=PaymentStatus.PENDING, sealed_client_secret="sealed:v1:x"),
+    "intent": Fact(
+        "e-intent",
+        "payment-intent-created",
+        1_200,
+        status=OrderStatus.AWAITING_PAYMENT,
+        payment=PaymentStatus.PENDING,
+        sealed_client_secret="sealed:v1:x",
+    ),
     "payment-failed": Fact("e-failed", "payment-failed", 1_300, payment=PaymentStatus.FAILED),
-    "paid": Fact("e-paid", "payment-succeeded", 1_400, status=OrderStatus.PAID, payment=PaymentStatus.SUCCEEDED),
-    "fulfillment": Fact("e-fulfil", "order-fulfillment-requested", 1_500, status=OrderStatus.FULFILLMENT_REQUESTED),
+    "paid": Fact(
+        "e-paid",
+        "payment-succeeded",
+        1_400,
+        status=OrderStatus.PAID,
+        payment=PaymentStatus.SUCCEEDED,
+    ),
+    "fulfillment": Fact(
+        "e-fulfil", "order-fulfillment-requested", 1_500, status=OrderStatus.FULFILLMENT_REQUESTED
+    ),
     "rejected": Fact("e-rejected", "order-cancellation-rejected", 1_600),
-    "cancelled": Fact("e-cancelled", "order-cancelled", 1_500, status=OrderStatus.CANCELLED, cancellation_reason=CancellationReason.PAYMENT_FAILED),
+    "cancelled": Fact(
+        "e-cancelled",
+        "order-cancelled",
+        1_500,
+        status=OrderStatus.CANCELLED,
+        cancellation_reason=CancellationReason.PAYMENT_FAILED,
+    ),
     "expired": Fact("e-expired", "order-expired", 1_700, status=OrderStatus.EXPIRED),
     "refunded": Fact("e-refunded", "payment-refunded", 1_800, payment=PaymentStatus.REFUNDED),
 }

@@ -123,9 +123,9 @@ def test_only_the_graphql_function_may_unseal_and_only_the_client_secret(
     }
     variables = stack.function("Graphql")["Environment"]["Variables"]
     assert variables["SEALING_KEY_ID"] == SEALING_KEY
-    assert not any(
-        "kms:Encrypt" in stack.role_actions(f) for f in stack.functions()
-    ), "the BFF seals nothing"
+    assert not any("kms:Encrypt" in stack.role_actions(f) for f in stack.functions()), (
+        "the BFF seals nothing"
+    )
 
 
 def test_only_the_functions_that_keep_views_write_the_table(stack: PackagedStack) -> None:

@@ -51,8 +51,18 @@ def test_placing_an_order_publishes_order_placed_with_its_lines_prices_and_custo
         "id": order.id,
         "customerId": "customer-a",
         "lines": [
-            {"sku": "MUG", "name": "Product MUG", "quantity": 2, "unitPrice": {"amount": 1200, "currency": "EUR"}},
-            {"sku": "KETTLE", "name": "Product KETTLE", "quantity": 1, "unitPrice": {"amount": 6900, "currency": "EUR"}},
+            {
+                "sku": "MUG",
+                "name": "Product MUG",
+                "quantity": 2,
+                "unitPrice": {"amount": 1200, "currency": "EUR"},
+            },
+            {
+                "sku": "KETTLE",
+                "name": "Product KETTLE",
+                "quantity": 1,
+                "unitPrice": {"amount": 6900, "currency": "EUR"},
+            },
         ],
         "total": {"amount": 9300, "currency": "EUR"},
         "placedAt": order.created_at,
@@ -71,7 +81,9 @@ def test_what_the_listener_writes_publishes_nothing_and_a_cancellation_request_o
     trigger.process(table_stream.read())
 
     # When others' events change its view, and the customer asks twice to cancel it
-    shop.take_in(order.id, Fact("e-1", "payment-intent-created", 5, status=OrderStatus.AWAITING_PAYMENT))
+    shop.take_in(
+        order.id, Fact("e-1", "payment-intent-created", 5, status=OrderStatus.AWAITING_PAYMENT)
+    )
     shop.cancel_order("customer-a", order.id)
     shop.cancel_order("customer-a", order.id)
     shop.take_in(order.id, Fact("e-2", "order-cancellation-rejected", 6))
@@ -107,7 +119,13 @@ def test_a_redelivered_change_publishes_the_very_same_events(
 def test_an_order_item_that_does_not_read_as_an_order_is_parked_once(
     trigger: ChangeDataCapture, published: FakePublisher
 ) -> None:
-    broken = {**order_key("order-9"), "order_id": "order-9", "placed_at": 5, "status": "PLACED", "history": []}
+    broken = {
+        **order_key("order-9"),
+        "order_id": "order-9",
+        "placed_at": 5,
+        "status": "PLACED",
+        "history": [],
+    }
 
     response = trigger.process(dynamodb_stream_event(insert(broken)))
 

@@ -53,4 +53,3 @@ class ViewStore(Protocol):
 
     def catalog(self, *, first: int, after: str | None = None) -> Page[Product, str]:
         """The listed products (those with a name and price), by sku, after the sku `after`."""
-

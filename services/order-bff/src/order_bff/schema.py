@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
+from shop_sealing import Sealer
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -22,8 +23,6 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
-
-from shop_sealing import Sealer
 
 from order_bff import domain
 from order_bff.domain import CLIENT_SECRET_FIELD, RequestedLine
