@@ -371,11 +371,20 @@ def test_a_request_without_a_customer_reaches_no_resolver(ask: Ask, memory_shop:
         ("not json", 400, "not JSON"),
         ('["a list"]', 400, "has a query string"),
         ('{"query": 1}', 400, "has a query string"),
+        ('{"query": ""}', 400, "has a query"),
         ('{"query": "{ x }", "variables": [1]}', 400, "variables are an object"),
         ('{"query": "{ x }", "operationName": 1}', 400, "operationName is a string"),
         ('{"query": "' + "x" * MAX_BODY_BYTES + '"}', 413, "at most"),
     ],
-    ids=["not json", "not an object", "no query", "bad variables", "bad operation", "too large"],
+    ids=[
+        "not json",
+        "not an object",
+        "no query",
+        "empty query",
+        "bad variables",
+        "bad operation",
+        "too large",
+    ],
 )
 def test_a_body_that_is_not_a_graphql_request_is_bad_user_input(
     api: Any, body: str, status: int, message: str
@@ -467,3 +476,24 @@ def test_an_unexpected_error_is_masked(
             "extensions": {"code": "INTERNAL_SERVER_ERROR"},
         }
     ]
+
+
+def test_only_the_unexpected_errors_are_logged(
+    ask: Ask, memory_shop: Shop, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given one request the client got wrong and one that broke
+    ask(PLACE, {"input": {"lines": [{"sku": "NOPE", "quantity": 1}]}})
+    ask("{ nothing }")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], (
+        "a client's mistake is an answer"
+    )
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("table on fire")
+
+    monkeypatch.setattr(memory_shop, "products", broken)
+    ask(PRODUCTS)
+
+    # Then only the one that broke is logged, with its cause
+    [logged] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "table on fire" in logged.getMessage()

@@ -27,51 +27,20 @@ from typing import Any
 
 from graphql import GraphQLError
 from strawberry import Schema
-from strawberry.extensions import MaskErrors
+from strawberry.exceptions import MissingQueryError
 
-from order_bff.domain import InvalidCursor, InvalidOrder, OrderClosed, OrderNotFound, ShopError
+from order_bff.errors import (
+    BAD_USER_INPUT,
+    INTERNAL_SERVER_ERROR,
+    UNAUTHENTICATED,
+    code_of,
+)
 from order_bff.schema import RequestContext
 
 logger = logging.getLogger(__name__)
 
 # A storefront's largest request (fifty lines of placeOrder) is a few kilobytes.
 MAX_BODY_BYTES = 16 * 1024
-
-BAD_USER_INPUT = "BAD_USER_INPUT"
-UNAUTHENTICATED = "UNAUTHENTICATED"
-NOT_FOUND = "NOT_FOUND"
-INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
-
-CODES: dict[type[ShopError], str] = {
-    InvalidOrder: BAD_USER_INPUT,
-    InvalidCursor: BAD_USER_INPUT,
-    OrderClosed: BAD_USER_INPUT,
-    OrderNotFound: NOT_FOUND,
-}
-
-
-def code_of(error: GraphQLError) -> str | None:
-    """The code of an error a client may see as it is; None for one to mask."""
-    original = error.original_error
-    if original is None or isinstance(original, GraphQLError):
-        # The request's own fault: syntax, validation, limits, variables that do not coerce.
-        return BAD_USER_INPUT
-    for kind, code in CODES.items():
-        if isinstance(original, kind):
-            return code
-    return None
-
-
-class CodedErrors(MaskErrors):
-    """strawberry's MaskErrors, masking what has no code and saying so with one of its own."""
-
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=lambda error: code_of(error) is None)
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        masked = super().anonymise_error(error)
-        masked.extensions = {"code": INTERNAL_SERVER_ERROR}
-        return masked
 
 
 def formatted(error: GraphQLError) -> dict[str, Any]:
@@ -109,21 +78,26 @@ class GraphQLApi:
             customer_id = _customer_of(event)
             request = _graphql_request(event)
         except RequestRefused as refused:
-            logger.info("graphql request refused", extra={"code": refused.code})
-            return _response(
-                refused.status,
-                {"errors": [{"message": str(refused), "extensions": {"code": refused.code}}]},
+            return _refused(refused)
+        try:
+            result = self._schema.execute_sync(
+                request["query"],
+                variable_values=request.get("variables"),
+                operation_name=request.get("operationName"),
+                context_value=self._context_for(customer_id),
             )
-        result = self._schema.execute_sync(
-            request["query"],
-            variable_values=request.get("variables"),
-            operation_name=request.get("operationName"),
-            context_value=self._context_for(customer_id),
-        )
+        except MissingQueryError:
+            return _refused(RequestRefused(400, BAD_USER_INPUT, "a GraphQL request has a query"))
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [formatted(error) for error in result.errors]
         return _response(200, body)
+
+
+def _refused(refused: RequestRefused) -> dict[str, Any]:
+    logger.info("graphql request refused", extra={"code": refused.code})
+    body = {"errors": [{"message": str(refused), "extensions": {"code": refused.code}}]}
+    return _response(refused.status, body)
 
 
 def _customer_of(event: Mapping[str, Any]) -> str:

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Annotated, Any
 
 import strawberry
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from shop_sealing import Sealer
 from strawberry.extensions import (
@@ -23,9 +24,11 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.types import ExecutionContext
 
 from order_bff import domain
 from order_bff.domain import CLIENT_SECRET_FIELD, RequestedLine
+from order_bff.errors import is_unexpected
 from order_bff.model import DEFAULT_PAGE_SIZE, Connection, Shop
 
 # Limits on what one request may ask. The deepest query the schema allows is
@@ -284,8 +287,16 @@ def extensions(*, introspection: bool, masking: Extension) -> list[Extension]:
     return [*guards, masking]
 
 
+class ShopSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # A client's own mistakes are answers, not incidents: only the unexpected are logged.
+        super().process_errors([e for e in errors if is_unexpected(e)], execution_context)
+
+
 def schema(*, introspection: bool, masking: Extension) -> strawberry.Schema:
-    return strawberry.Schema(
+    return ShopSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions(introspection=introspection, masking=masking),

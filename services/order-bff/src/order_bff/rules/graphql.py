@@ -11,7 +11,8 @@ from typing import Any
 
 from shop_sealing import Sealer
 
-from order_bff.api import CodedErrors, GraphQLApi
+from order_bff.api import GraphQLApi
+from order_bff.errors import CodedErrors
 from order_bff.model import Shop
 from order_bff.schema import RequestContext, schema
 
