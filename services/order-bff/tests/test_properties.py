@@ -73,7 +73,7 @@ def deliveries(draw: st.DrawFn) -> tuple[list[Fact], list[Fact]]:
     return journey, delivered
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(deliveries())
 def test_any_order_of_delivery_with_duplicates_gives_the_view_in_order(
     delivery: tuple[list[Fact], list[Fact]],
