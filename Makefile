@@ -16,7 +16,7 @@ STACKS := infra/event-hub $(patsubst %/serverless.yml,%,$(wildcard services/*/se
 CUSTOMER ?= customer-1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint test test-unit package bench up seed contracts token trail faults demo deploy clean
+.PHONY: help setup lint test test-unit package bench up seed contracts catalog token trail faults demo deploy clean
 
 # Runs a verb in every member whose own Makefile offers it; `make -q` exits 2 only where the member
 # has no such target, so a new service's seed or contracts is picked up without a line here.
@@ -42,25 +42,40 @@ setup: ## Install everything from nothing: uv, the locked Python workspace, the 
 	fi
 	@echo "setup: Python workspace and osls are installed"
 
-lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing another, event contracts
+lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing another, event contracts and catalog
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
 	$(RUN) shop-checks imports --cache-dir .cache/import-linter
 	$(RUN) shop-checks contracts
+	$(RUN) shop-checks catalog --check
 	$(RUN) mypy --strict $(addsuffix /src,$(LIBS) $(INFRA))
 	@for member in $(SERVICES); do echo "mypy $$member/src"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache src); done
 	@for member in $(MEMBERS); do \
 	  if [ -d $$member/tests ]; then echo "mypy $$member/tests"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache tests); fi; \
 	done
 
+# The suites run side by side (TEST_JOBS at once, the longest first): most of a service's time is
+# spent waiting on a local cloud's processes rather than on a core, so on CI's two cores three at
+# once finish well before one after another. Each suite's output is printed whole when it ends.
+TEST_JOBS ?= 3
+SUITES := $(INFRA) $(SERVICES) libs
+test: lint ## Lint, then every test suite; fails if any fails or if no test ran
+	@$(MAKE) -j$(TEST_JOBS) --output-sync=target $(addprefix suite/,$(SUITES))
+	@echo "test: every suite passed ($(SUITES))"
+
 # The libraries' coverage is taken with `coverage run`, not `pytest --cov`: the test kit's pytest
 # plugin imports shop_testkit before pytest-cov starts measuring, so its module lines would count
 # as missed.
-test: lint ## Lint, then every test suite; fails if any fails or if no test ran
+.PHONY: suite/libs
+suite/libs:
+	@echo "== libs"
 	make/pytest-or-fail $(RUN) coverage run --branch --source=$(subst $(space),$(comma),$(LIB_PACKAGES)) \
 	  -m pytest $(LIBS)
 	$(RUN) coverage report --skip-covered --show-missing --fail-under=$(COVERAGE_GATE)
-	@for member in $(INFRA) $(SERVICES); do $(MAKE) -C $$member check; done
+
+suite/%:
+	@echo "== $*"
+	@$(MAKE) -C $* check
 
 test-unit: setup ## Every member's unit tier only, network disabled (seconds each; make test runs all tiers)
 	@for member in $(MEMBERS); do echo "== $$member"; $(MAKE) -C $$member test-unit; done
@@ -77,9 +92,13 @@ up: setup ## The local cloud in the foreground, every stack deployed; endpoints 
 seed: ## Load every service's demo data into the running local cloud (each publishes it as events)
 	$(call in_every_member_offering,seed)
 
-contracts: setup ## Rewrite every service's contracts/ from its code, then check they fit together
+contracts: setup ## Rewrite every service's contracts/ from its code, check they fit together, rewrite the catalog
 	$(call in_every_member_offering,contracts)
 	$(RUN) shop-checks contracts
+	$(RUN) shop-checks catalog
+
+catalog: setup ## Rewrite the event catalog (docs/events.md, each service's asyncapi.yaml) from the contracts
+	$(RUN) shop-checks catalog
 
 token: ## Print a bearer token for a test customer: make token CUSTOMER=<id>
 	@$(RUN) localcloud token $(CUSTOMER)

@@ -1,9 +1,11 @@
-"""`shop-checks contracts` and `shop-checks imports`, run from the repository root by `make lint`.
+"""`shop-checks contracts`, `imports` and `catalog --check`, run from the repository root by
+`make lint`; `shop-checks catalog` by `make catalog`.
 
     shop-checks contracts [--root DIR] [--awaited FILE]
     shop-checks imports [--root DIR] [--cache-dir DIR]
+    shop-checks catalog [--root DIR] [--awaited FILE] [--check]
 
-Each exits 0 when everything holds, 1 with one line per problem otherwise.
+Each check exits 0 when everything holds, 1 with one line per problem otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from shop_checks.catalog import catalog_drift, write_catalog
 from shop_checks.contracts import AWAITED, check_contracts, load_contracts
 from shop_checks.imports import lint_imports
 
@@ -26,10 +29,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     imports = commands.add_parser("imports", help="no service imports another")
     imports.add_argument("--root", type=Path, default=Path())
     imports.add_argument("--cache-dir", type=Path)
+    catalog = commands.add_parser("catalog", help="write the event catalog from the contracts")
+    catalog.add_argument("--root", type=Path, default=Path())
+    catalog.add_argument("--awaited", type=Path, help=f"default: <root>/{AWAITED}")
+    catalog.add_argument("--check", action="store_true", help="write nothing; fail if stale")
     arguments = parser.parse_args(argv)
 
     if arguments.command == "imports":
         return lint_imports(arguments.root, cache_dir=arguments.cache_dir)
+    if arguments.command == "catalog":
+        return _catalog(arguments.root, arguments.awaited, check=arguments.check)
 
     loaded = load_contracts(arguments.root, arguments.awaited)
     awaited_name = str(arguments.awaited or AWAITED)
@@ -44,4 +53,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"contracts: {checked} consumed event type(s) satisfied by their producers, "
         f"{len(loaded.awaited)} awaited ({awaited_name})"
     )
+    return 0
+
+
+def _catalog(root: Path, awaited: Path | None, *, check: bool) -> int:
+    if not check:
+        for path in write_catalog(root, awaited):
+            print(f"catalog: wrote {path}")
+        return 0
+    drift = catalog_drift(root, awaited)
+    for problem in drift:
+        print(f"catalog: {problem}", file=sys.stderr)
+    if drift:
+        return 1
+    print("catalog: docs/events.md and every service's asyncapi.yaml match the contracts")
     return 0

@@ -148,10 +148,10 @@ Finding = tuple[str, str]
 def compare(consumer: Schema, producer: Schema) -> list[Finding]:
     """(field, what is wrong with it in the producer's schema) for each field the consumer reads
     that the producer does not give as the consumer reads it."""
-    return list(_compare(_Side(consumer), consumer, _Side(producer), producer, ""))
+    return list(_compare(Document(consumer), consumer, Document(producer), producer, ""))
 
 
-class _Side:
+class Document:
     """One schema document, for resolving its local `$ref`s (`#/$defs/Name`)."""
 
     def __init__(self, document: Schema) -> None:
@@ -188,7 +188,7 @@ class _Side:
         return [node]
 
 
-def _is_null(node: Schema) -> bool:
+def is_null(node: Schema) -> bool:
     return node.get("type") == "null" or ("const" in node and node["const"] is None)
 
 
@@ -197,13 +197,13 @@ def _join(path: str, name: str) -> str:
 
 
 def _compare(
-    c_side: _Side, c_node: Schema, p_side: _Side, p_node: Schema, path: str
+    c_side: Document, c_node: Schema, p_side: Document, p_node: Schema, path: str
 ) -> Iterator[Finding]:
     c_branches = c_side.branches(c_node)
     p_branches = p_side.branches(p_node)
-    c_values = [b for b in c_branches if not _is_null(b)]
-    p_values = [b for b in p_branches if not _is_null(b)]
-    if any(_is_null(b) for b in p_branches) and not any(_is_null(b) for b in c_branches):
+    c_values = [b for b in c_branches if not is_null(b)]
+    p_values = [b for b in p_branches if not is_null(b)]
+    if any(is_null(b) for b in p_branches) and not any(is_null(b) for b in c_branches):
         yield path, "may be null (made optional), and the consumer needs a value"
     if not c_values or not p_values:
         return
@@ -215,7 +215,7 @@ def _compare(
         if not any(
             not list(_compare_one(c_side, c_value, p_side, p_value, path)) for c_value in c_values
         ):
-            yield path, f"may be {_describe(p_value)}, which the consumer does not accept"
+            yield path, f"may be {describe(p_value)}, which the consumer does not accept"
 
 
 def _types(node: Schema) -> set[str] | None:
@@ -248,7 +248,7 @@ def _json_type(value: Any) -> str:
     return "null"
 
 
-def _describe(node: Schema) -> str:
+def describe(node: Schema) -> str:
     if "const" in node:
         return json.dumps(node["const"])
     if "enum" in node:
@@ -258,7 +258,7 @@ def _describe(node: Schema) -> str:
 
 
 def _compare_one(
-    c_side: _Side, c_node: Schema, p_side: _Side, p_node: Schema, path: str
+    c_side: Document, c_node: Schema, p_side: Document, p_node: Schema, path: str
 ) -> Iterator[Finding]:
     c_types = _types(c_node)
     p_types = _types(p_node)
@@ -311,7 +311,7 @@ def _compare_values(c_node: Schema, p_node: Schema, path: str) -> Iterable[Findi
         return []
     sent = _allowed_values(p_node)
     if sent is None:
-        return [(path, f"may be any value, and the consumer accepts only {_describe(c_node)}")]
+        return [(path, f"may be any value, and the consumer accepts only {describe(c_node)}")]
     extra = sorted(sent - accepted)
     if extra:
         return [(path, f"may be {', '.join(extra)}, which the consumer does not accept")]
