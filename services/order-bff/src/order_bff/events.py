@@ -39,11 +39,15 @@ class Stock(WireModel):
 
 
 class ProductUpdated(DomainEvent):
+    """From inventory: a product's name or price. The catalog view keeps the highest version."""
+
     type: Literal["product-updated"] = "product-updated"
     product: CatalogProduct
 
 
 class StockLevelChanged(DomainEvent):
+    """From inventory: what can still be reserved. The catalog view keeps the highest version."""
+
     type: Literal["stock-level-changed"] = "stock-level-changed"
     stock: Stock
 
@@ -56,11 +60,15 @@ class ReservationReference(WireModel):
 
 
 class InventoryReserved(DomainEvent):
+    """From inventory: the order's stock is held. Its history says so."""
+
     type: Literal["inventory-reserved"] = "inventory-reserved"
     reservation: ReservationReference
 
 
 class InventoryReservationFailed(DomainEvent):
+    """From inventory: some of the order's stock was short. Its history says so."""
+
     type: Literal["inventory-reservation-failed"] = "inventory-reservation-failed"
     reservation: ReservationReference
 
@@ -76,26 +84,36 @@ class CreatedIntent(PaymentReference):
 
 
 class PaymentIntentCreated(DomainEvent):
+    """From stripe-esg: the order can be paid. AWAITING_PAYMENT; its secret kept sealed."""
+
     type: Literal["payment-intent-created"] = "payment-intent-created"
     payment: CreatedIntent
 
 
 class PaymentSucceeded(DomainEvent):
+    """From stripe-esg: the customer paid. PAID."""
+
     type: Literal["payment-succeeded"] = "payment-succeeded"
     payment: PaymentReference
 
 
 class PaymentFailed(DomainEvent):
+    """From stripe-esg: a payment attempt failed. The payment shows FAILED."""
+
     type: Literal["payment-failed"] = "payment-failed"
     payment: PaymentReference
 
 
 class PaymentRefunded(DomainEvent):
+    """From stripe-esg: the payment was refunded. The payment shows REFUNDED."""
+
     type: Literal["payment-refunded"] = "payment-refunded"
     payment: PaymentReference
 
 
 class PaymentCancelled(DomainEvent):
+    """From stripe-esg: the payment intent was cancelled. The payment shows CANCELLED."""
+
     type: Literal["payment-cancelled"] = "payment-cancelled"
     payment: PaymentReference
 
@@ -109,21 +127,29 @@ class CancelledOrder(OrderReference):
 
 
 class OrderFulfillmentRequested(DomainEvent):
+    """From fulfillment-control: stock reserved and paid. FULFILLMENT_REQUESTED."""
+
     type: Literal["order-fulfillment-requested"] = "order-fulfillment-requested"
     order: OrderReference
 
 
 class OrderCancelled(DomainEvent):
+    """From fulfillment-control: the order will not be fulfilled. CANCELLED, with its reason."""
+
     type: Literal["order-cancelled"] = "order-cancelled"
     order: CancelledOrder
 
 
 class OrderExpired(DomainEvent):
+    """From fulfillment-control: payment did not come in time. EXPIRED."""
+
     type: Literal["order-expired"] = "order-expired"
     order: OrderReference
 
 
 class OrderCancellationRejected(DomainEvent):
+    """From fulfillment-control: too late to cancel. Its history says so."""
+
     type: Literal["order-cancellation-rejected"] = "order-cancellation-rejected"
     order: OrderReference
 
