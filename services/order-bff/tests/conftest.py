@@ -170,6 +170,3 @@ def settings_for() -> SettingsFor:
         )
 
     return settings
-
-
-Factory = Callable[..., Any]

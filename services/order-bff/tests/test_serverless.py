@@ -5,6 +5,8 @@ on."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +20,21 @@ from order_bff.table import (
     STREAM_VIEW_TYPE,
 )
 from shop_testkit.serverless import (
+    Layer,
     PackagedStack,
     assert_filter_lets_through,
     assert_functions_use_the_layer,
+    assert_layer_is_built_for,
     assert_least_privilege,
     assert_package_holds_only,
     assert_queue_sources_are_safe,
     assert_runtime_is_the_interpreters,
     assert_stream_mappings_are_safe,
+    runtime_of_this_interpreter,
 )
 
 SERVICE = Path(__file__).resolve().parents[1]
+ROOT = SERVICE.parents[1]
 STREAM_FUNCTIONS = ("Listener", "Trigger")
 SEALING_KEY = {"Fn::ImportValue": "event-hub-test-SealingKeyArn"}
 
@@ -143,3 +149,28 @@ def test_each_function_has_a_package_of_the_services_code_and_nothing_else(
     assert "src/order_bff/handlers/graphql.py" in names
     assert "src/order_bff/contracts.py" not in names
     assert "src/order_bff/adapters/memory.py" not in names, "the in-memory fake is the tests'"
+
+
+@pytest.mark.skipif(
+    os.environ.get("SHOP_SKIP_LAYER_BUILD") == "1", reason="builds the layer: wheels from PyPI"
+)
+def test_the_layer_holds_every_import_of_the_functions_built_for_the_runtime(
+    stack: PackagedStack, tmp_path: Path
+) -> None:
+    # Given the layer `make package` builds (wheels from uv's cache after the first time)
+    subprocess.run(
+        [str(ROOT / "make" / "layer"), "order-bff", str(tmp_path / "layer")],
+        cwd=SERVICE,
+        check=True,
+        capture_output=True,
+    )
+    layer = Layer(tmp_path / "layer")
+
+    # Then it is built for the functions' runtime and machine, and holds what they import
+    [architecture] = stack.function("Graphql")["Architectures"]
+    assert_layer_is_built_for(
+        layer, runtime=runtime_of_this_interpreter(), architecture=architecture
+    )
+    for module in ["strawberry", "graphql", "shop_sealing", "shop_streams", "pydantic", "boto3"]:
+        assert layer.has_module(module), module
+    assert not layer.has_module("order_bff"), "the service's own code is in its packages"

@@ -18,7 +18,6 @@ Images here are plain Python values, as boto3's deserializer and the stream's `C
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from order_bff.domain import (
@@ -207,7 +206,3 @@ def product_of(item: Mapping[str, Any]) -> Product:
         product_version=int(item.get("product_version", 0)),
         stock_version=int(item.get("stock_version", 0)),
     )
-
-
-def number(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | Decimal) else None
