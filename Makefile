@@ -87,7 +87,7 @@ bench: setup ## Print the benchmark figures of every member that has some
 	@for member in $(MEMBERS); do $(MAKE) -C $$member bench; done
 
 up: setup ## The local cloud in the foreground, every stack deployed; endpoints in .localcloud/endpoints.json
-	$(RUN) localcloud up $(STACKS)
+	$(RUN) localcloud up $(STACKS) --stripe-webhook stripe-esg:/stripe/webhook
 
 seed: ## Load every service's demo data into the running local cloud (each publishes it as events)
 	$(call in_every_member_offering,seed)

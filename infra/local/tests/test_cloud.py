@@ -108,6 +108,8 @@ def test_the_endpoints_say_where_everything_is(cloud: LocalCloud) -> None:
     assert endpoints["bus"] == "event-hub-local-bus"
     assert endpoints["stream"] == "event-hub-local-stream"
     assert endpoints["stripe"].startswith("http://127.0.0.1:")
+    assert endpoints["stripe_publishable_key"] == cloud.stripe.publishable_key
+    assert endpoints["stripe_publishable_key"].startswith("pk_test_")
     assert endpoints["lambda"].startswith("http://127.0.0.1:")
     assert endpoints["faults"] == "event-hub-local-faults"
     assert endpoints["faultQueue"].endswith("/event-hub-local-faults")
@@ -459,3 +461,10 @@ def test_a_one_shot_schedule_puts_its_event_on_the_bus(cloud: LocalCloud) -> Non
     # When its time comes, Then the listener receives the event through the stream
     arrived = received(cloud, within_seconds=6.0, expect=10)
     assert [m["envelope"] for m in arrived if m["envelope"]["partitionKey"] == "order-10"] == [sent]
+
+
+def test_without_a_webhook_service_no_stripe_secret_is_put_anywhere(cloud: LocalCloud) -> None:
+    # No stack here receives Stripe's webhooks, so none is given Stripe's keys.
+    assert cloud.stripe_parameters() == {}
+    names = cloud.aws.client("ssm").describe_parameters()["Parameters"]
+    assert [p["Name"] for p in names if "api-key" in p["Name"]] == []

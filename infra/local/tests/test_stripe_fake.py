@@ -529,3 +529,98 @@ def test_the_signature_uses_the_clock_and_the_raw_payload() -> None:
     stripe.WebhookSignature.verify_header(payload, header, SECRET)
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.WebhookSignature.verify_header(payload, header, "whsec_other")
+
+
+def test_the_publishable_key_retrieves_and_confirms_an_intent_with_its_client_secret(
+    fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    # Given an intent the server made, and a browser holding only the publishable key
+    intent = client.v1.payment_intents.create(eur_20(automatic_payment_methods=NO_REDIRECTS))
+    browser = client_for(fake, fake.publishable_key)
+    secret = {"client_secret": str(intent.client_secret)}
+
+    # When the browser reads it and confirms it with a card that succeeds, as Stripe.js does
+    read = browser.v1.payment_intents.retrieve(intent.id, cast(Any, secret))
+    confirmed = browser.v1.payment_intents.confirm(
+        intent.id, cast(PaymentIntentConfirmParams, {**secret, "payment_method": "pm_card_visa"})
+    )
+
+    # Then it succeeds, as the server sees it too
+    assert read.status == "requires_payment_method"
+    assert confirmed.status == "succeeded"
+    assert client.v1.payment_intents.retrieve(intent.id).status == "succeeded"
+
+
+def test_the_publishable_key_declines_like_the_secret_key(
+    fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    intent = client.v1.payment_intents.create(eur_20(automatic_payment_methods=NO_REDIRECTS))
+    browser = client_for(fake, fake.publishable_key)
+
+    with pytest.raises(stripe.CardError) as declined:
+        browser.v1.payment_intents.confirm(
+            intent.id,
+            cast(
+                PaymentIntentConfirmParams,
+                {"client_secret": intent.client_secret, "payment_method": "pm_card_chargeDeclined"},
+            ),
+        )
+
+    assert declined.value.code == "card_declined"
+    assert client.v1.payment_intents.retrieve(intent.id).status == "requires_payment_method"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda browser, intent: browser.v1.payment_intents.create(eur_20()),
+        lambda browser, intent: browser.v1.payment_intents.cancel(intent.id),
+        lambda browser, intent: browser.v1.refunds.list(),
+        lambda browser, intent: browser.v1.events.list(),
+    ],
+    ids=["create", "cancel", "list refunds", "list events"],
+)
+def test_the_publishable_key_is_refused_for_everything_a_browser_does_not_do(
+    fake: FakeStripe, client: stripe.StripeClient, call: Any
+) -> None:
+    intent = client.v1.payment_intents.create(eur_20())
+
+    with pytest.raises(stripe.PermissionError) as refused:
+        call(client_for(fake, fake.publishable_key), intent)
+
+    assert refused.value.http_status == 403
+    assert "publishable API key" in str(refused.value.user_message)
+
+
+@pytest.mark.parametrize("secret", [None, "pi_other_secret_abc"], ids=["none", "another's"])
+def test_the_publishable_key_needs_the_intents_own_client_secret(
+    fake: FakeStripe, client: stripe.StripeClient, secret: str | None
+) -> None:
+    intent = client.v1.payment_intents.create(eur_20())
+    params: Any = {} if secret is None else {"client_secret": secret}
+
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client_for(fake, fake.publishable_key).v1.payment_intents.retrieve(intent.id, params)
+
+    assert refused.value.param == "client_secret"
+
+
+def test_failures_on_cue_answer_as_stripes_outages_and_keep_nothing(
+    fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    # Given the next two requests failing, and a client that retries twice
+    fake.fail_next(2, status=500)
+    retrying = stripe.StripeClient(API_KEY, base_addresses={"api": fake.url}, max_network_retries=2)
+    before = len(fake.requests)
+
+    # When it creates an intent with an idempotency key
+    intent = retrying.v1.payment_intents.create(eur_20(), {"idempotency_key": "order:o-1:pi:v1"})
+
+    # Then every attempt carried that key, and the third made the one intent
+    attempts = fake.requests[before:]
+    assert [(a.status, a.idempotency_key) for a in attempts] == [
+        (500, "order:o-1:pi:v1"),
+        (500, "order:o-1:pi:v1"),
+        (200, "order:o-1:pi:v1"),
+    ]
+    assert [i.id for i in client.v1.payment_intents.list().data].count(intent.id) == 1

@@ -43,7 +43,9 @@ class LocalCloud(Part):
     state_dir: Path
     serverless: Path
     stage: str = "local"
-    stripe_webhook: str | None = None  # "<stack>:<path>": where the fake Stripe sends webhooks
+    # "<service>:<path>": where the fake Stripe sends its webhooks. That service is the one that
+    # talks to Stripe, so its secrets are put into SSM for it at start (`stripe_parameters`).
+    stripe_webhook: str | None = None
     stacks: list[DeployedStack] = field(default_factory=list)
     failures: list[StackFailure] = field(default_factory=list)
     http_apis: dict[str, HttpApiServer] = field(default_factory=dict)
@@ -76,6 +78,7 @@ class LocalCloud(Part):
         )
         self.signing_key = LocalSigningKey.load_or_create(self.state_dir / "jwt-key.json")
         self.stripe = FakeStripe().start()
+        self._seed_stripe_parameters()
         self.lambda_api = LambdaApiServer(
             self.lambdas.invoke, exists=lambda name: name in self.lambdas.functions
         ).start()
@@ -102,7 +105,12 @@ class LocalCloud(Part):
             return None
         for function in stack.functions:
             # Functions put events through the local cloud's own PutEvents (the fast path).
-            environment = {"AWS_ENDPOINT_URL_EVENTS": self.events_api.url, **function.environment}
+            # and reach Stripe at the fake one, through the SDK's own base address setting.
+            environment = {
+                "AWS_ENDPOINT_URL_EVENTS": self.events_api.url,
+                "STRIPE_API_BASE": self.stripe.url,
+                **function.environment,
+            }
             self.lambdas.deploy(replace(function, environment=environment))
         for mapping in stack.mappings:
             self.event_sources.add(mapping)
@@ -134,6 +142,8 @@ class LocalCloud(Part):
             "bus": outputs.get("BusName"),
             "stream": outputs.get("StreamName"),
             "stripe": self.stripe.url,
+            # What a storefront hands Stripe.js: good only to confirm an intent it has the secret of.
+            "stripe_publishable_key": self.stripe.publishable_key,
             "lambda": self.lambda_api.url,
             "events": self.events_api.url,
             # The fault store `make faults` lists, and the queue faults wait in before they reach it.
@@ -181,6 +191,25 @@ class LocalCloud(Part):
         result = self.events_api.put_events([dict(entry) for entry in entries])
         if result["FailedEntryCount"]:
             raise ValueError(f"events not put: {result['Entries']}")
+
+    def stripe_parameters(self) -> dict[str, str]:
+        """The SSM SecureStrings the Stripe-facing service reads its secrets from, by name:
+        `/<service>/<stage>/api-key` and `/<service>/<stage>/webhook-secret`, the service being
+        the one `stripe_webhook` names. Empty when no service receives Stripe's webhooks."""
+        if not self.stripe_webhook:
+            return {}
+        prefix = f"/{self.stripe_webhook.partition(':')[0]}/{self.stage}"
+        return {
+            f"{prefix}/api-key": self.stripe.api_key,
+            f"{prefix}/webhook-secret": self.stripe.webhook_secret,
+        }
+
+    def _seed_stripe_parameters(self) -> None:
+        # A stack's prerequisite that no template creates (a secret never is in one): put there
+        # the way an operator puts Stripe's keys into a real account, before the first deploy.
+        ssm = self.aws.client("ssm")
+        for name, value in self.stripe_parameters().items():
+            ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
 
     def _connect_stripe_webhook(self) -> None:
         if not self.stripe_webhook:

@@ -7,7 +7,8 @@ partial), events (`account`: retrieve and list, with `created` filters, paginati
 `expand`), all kept in memory and answered in Stripe's object and error shapes (the SDK picks its
 exception class from the HTTP status and error body; `params` has the form encoding and the
 validation messages); Idempotency-Key as Stripe honours it; API keys checked as Stripe checks
-them; Stripe's documented test cards (`cards`: `pm_card_visa`, `pm_card_chargeDeclined`, ...),
+them (the publishable key only for what Stripe.js does: retrieving and confirming an intent with
+its client secret); Stripe's documented test cards (`cards`: `pm_card_visa`, `pm_card_chargeDeclined`, ...),
 declines included, so code written against Stripe test mode runs unchanged; and every event sent
 to a webhook URL (`webhooks`), signed exactly as Stripe signs (`Stripe-Signature:
 t=<ts>,v1=<HMAC-SHA256>`), retried, in order per PaymentIntent. `server.FakeStripe` serves it.
@@ -22,7 +23,7 @@ this package never shadows.
 """
 
 from localcloud.stripe.params import API_VERSION, stripe_signature_header
-from localcloud.stripe.server import FakeStripe
+from localcloud.stripe.server import ApiRequest, FakeStripe
 from localcloud.stripe.webhooks import WebhookDelivery
 
-__all__ = ["API_VERSION", "FakeStripe", "WebhookDelivery", "stripe_signature_header"]
+__all__ = ["API_VERSION", "ApiRequest", "FakeStripe", "WebhookDelivery", "stripe_signature_header"]

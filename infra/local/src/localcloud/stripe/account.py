@@ -72,8 +72,12 @@ class Account(PaymentIntents, Refunds):
         pairs: Sequence[tuple[str, str]],
         request_id: str,
         idempotency_key: str | None,
+        *,
+        publishable: bool = False,
     ) -> Response:
         handler, arg = self._route(method, path)
+        if publishable:
+            pairs = self._as_browser(method, path, arg, pairs)
         now = int(self._clock())
         # Stripe ignores Idempotency-Key on GET and DELETE.
         key = idempotency_key if method == "POST" else None
@@ -101,6 +105,45 @@ class Account(PaymentIntents, Refunds):
             "or we can help at https://support.stripe.com/.",
             kept=False,
         )
+
+    def _as_browser(
+        self, method: str, path: str, pi_id: str, pairs: Sequence[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        """What a publishable key may do, as Stripe.js does it: retrieve or confirm one intent
+        with that intent's client secret. The parameters without the secret, once checked."""
+        browser_calls = {
+            ("GET", f"/v1/payment_intents/{pi_id}"),
+            ("POST", f"/v1/payment_intents/{pi_id}/confirm"),
+        }
+        if not pi_id or (method, path) not in browser_calls:
+            raise ApiError(
+                403,
+                "This API call cannot be made with a publishable API key. Please use a secret "
+                "API key. You can find a list of your API keys at "
+                "https://dashboard.stripe.com/account/apikeys.",
+                kept=False,
+            )
+        secrets = [value for key, value in pairs if key == "client_secret"]
+        intent = self.payment_intents.get(pi_id)
+        if not secrets:
+            raise ApiError(
+                400,
+                "Missing required param: client_secret.",
+                code="parameter_missing",
+                param="client_secret",
+                kept=False,
+            )
+        if intent is None or secrets[0] != intent["client_secret"]:
+            raise ApiError(
+                400,
+                "The client_secret provided does not match any associated PaymentIntent on this "
+                "account. Ensure the publishable key used belongs to the same account that "
+                "created the PaymentIntent.",
+                code="payment_intent_invalid_parameter",
+                param="client_secret",
+                kept=False,
+            )
+        return [(key, value) for key, value in pairs if key != "client_secret"]
 
     @staticmethod
     def _replay(

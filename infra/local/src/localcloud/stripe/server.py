@@ -16,6 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self, cast
 
@@ -55,18 +56,34 @@ class _RequestHandler(BaseHTTPRequestHandler):
         logger.debug("stripe fake http", extra={"line": format % args})
 
 
+@dataclass(frozen=True)
+class ApiRequest:
+    """One request the fake answered, as a test wants to see it (never the API key)."""
+
+    method: str
+    path: str
+    idempotency_key: str | None
+    status: int
+
+
 class FakeStripe(Part):
     """Stripe on localhost: point the SDK at `url` (`base_addresses={"api": url}`).
 
     Every event is kept (GET /v1/events) and, when a webhook URL is set, POSTed to it signed with
     `webhook_secret`; `webhook_events` limits which types are sent, as an endpoint's
-    enabled_events does. `deliveries` records every attempt.
+    enabled_events does. `deliveries` records every attempt, `requests` every API request.
+
+    The publishable key (`pk_test_...`) is accepted, as Stripe accepts it, only for what Stripe.js
+    does in a browser: retrieving and confirming a PaymentIntent with that intent's
+    `client_secret`; every other use of it is refused with Stripe's 403. `fail_next` makes the
+    next requests fail as Stripe's own outages do, for tests of a caller's retries.
     """
 
     def __init__(
         self,
         *,
         api_key: str = "sk_test_localcloud",
+        publishable_key: str = "pk_test_localcloud",
         webhook_url: str | None = None,
         webhook_secret: str = "whsec_localcloud",
         host: str = "127.0.0.1",
@@ -76,6 +93,9 @@ class FakeStripe(Part):
         webhook_events: Collection[str] | None = None,
     ) -> None:
         self.api_key = api_key
+        self.publishable_key = publishable_key
+        self.requests: list[ApiRequest] = []
+        self._failures: list[int] = []
         self.webhook_secret = webhook_secret
         self.deliveries: list[WebhookDelivery] = []
         self._webhook_url = webhook_url
@@ -134,6 +154,12 @@ class FakeStripe(Part):
         if not self._sender.wait_idle(timeout):
             raise TimeoutError(f"webhooks still pending after {timeout}s")
 
+    def fail_next(self, count: int, *, status: int = 500) -> None:
+        """The next `count` API requests are answered `status` with Stripe's `api_error` body,
+        as during an outage: nothing is done, and nothing is kept for their idempotency keys."""
+        with self._lock:
+            self._failures.extend([status] * count)
+
     def events(self) -> list[Json]:
         """Every event so far, oldest first."""
         with self._lock:
@@ -154,7 +180,8 @@ class FakeStripe(Part):
         with self._lock:
             self._account.settle(event_id)
 
-    def _authenticate(self, header: str | None) -> None:
+    def _authenticate(self, header: str | None) -> bool:
+        """Whether the request carries the publishable key (else it carries the secret key)."""
         if not header:
             raise ApiError(
                 401,
@@ -174,6 +201,8 @@ class FakeStripe(Part):
                 key = ""
         elif scheme.lower() != "bearer":
             key = ""
+        if hmac.compare_digest(key.encode(), self.publishable_key.encode()):
+            return True
         if not hmac.compare_digest(key.encode(), self.api_key.encode()):
             shown = key[:8] + "*" * max(0, len(key) - 12) + key[-4:] if len(key) > 12 else key
             raise ApiError(
@@ -182,6 +211,7 @@ class FakeStripe(Part):
                 kept=False,
                 headers={"WWW-Authenticate": 'Basic realm="Stripe"'},
             )
+        return False
 
     def _serve(self, http: BaseHTTPRequestHandler, method: str) -> None:
         request_id = new_id("req_", 14)
@@ -190,11 +220,17 @@ class FakeStripe(Part):
         raw = http.rfile.read(length).decode() if length else ""
         source = raw if method == "POST" else split.query
         pairs = urllib.parse.parse_qsl(source, keep_blank_values=True)
+        idempotency_key = http.headers.get("Idempotency-Key")
         try:
-            self._authenticate(http.headers.get("Authorization"))
+            publishable = self._authenticate(http.headers.get("Authorization"))
             with self._lock:
+                failure = self._failures.pop(0) if self._failures else None
+                if failure is not None:
+                    raise ApiError(
+                        failure, "An unknown error occurred", type_="api_error", kept=False
+                    )
                 response = self._account.handle(
-                    method, split.path, pairs, request_id, http.headers.get("Idempotency-Key")
+                    method, split.path, pairs, request_id, idempotency_key, publishable=publishable
                 )
         except ApiError as error:
             body = dump(error.body(request_id, int(self._clock())))
@@ -207,6 +243,7 @@ class FakeStripe(Part):
             )
             crash = ApiError(500, "An unknown error occurred", type_="api_error", kept=False)
             response = Response(500, dump(crash.body(request_id, int(self._clock()))))
+        self.requests.append(ApiRequest(method, split.path, idempotency_key, response.status))
         logger.info(
             "stripe fake request",
             extra={
