@@ -18,6 +18,7 @@ from stripe_esg.adapters.memory import InMemoryGateway, InMemoryPaymentLedger
 from stripe_esg.domain import StripeRejected, StripeUnavailable
 from stripe_esg.events import PaymentIntentCreated
 from stripe_esg.settings import ListenerSettings, PartnerSettings, ReconcileSettings, WorkerSettings
+
 from tests.conftest import SettingsFor, stripe_body, stripe_event
 
 

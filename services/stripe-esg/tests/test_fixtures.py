@@ -9,6 +9,7 @@ from pathlib import Path
 
 import stripe
 from localcloud.stripe import API_VERSION as FAKE_API_VERSION
+
 from tests.conftest import FIXTURES, ROOT, fixtures
 
 SERVICE = Path(__file__).resolve().parents[1]

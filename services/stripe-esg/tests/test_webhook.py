@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from shop_testkit import http_api_event
 from stripe_esg.rules.webhook import Webhook
 from stripe_esg.signature import SignatureRejected, sign, verify
+
 from tests.conftest import PREVIOUS_SECRET, SECRET, fixtures, stripe_body
 
 NOW = 1_796_040_000
