@@ -150,3 +150,11 @@ def test_the_shared_fixtures_give_a_fresh_account_on_one_server(pytester: pytest
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
 
     result.assert_outcomes(passed=2)
+
+
+def test_properties_are_not_timed() -> None:
+    # Given the plugin loaded by pytest (its pytest11 entry point)
+    from hypothesis import settings
+
+    # Then no hypothesis example can fail for taking long on a loaded machine
+    assert settings().deadline is None

@@ -46,6 +46,19 @@ INTEGRATION_FIXTURES = frozenset({"moto_server"})
 def pytest_configure(config: pytest.Config) -> None:
     for name, meaning in TIERS.items():
         config.addinivalue_line("markers", f"{name}: {meaning}")
+    _untimed_properties()
+
+
+def _untimed_properties() -> None:
+    """Speed goals live in benchmarks, never in tests (decision 0005): hypothesis's per-example
+    deadline would fail a property on a loaded CI runner for being slow, not wrong. Loaded here,
+    before test modules are imported, so every `@settings(...)` inherits it."""
+    try:
+        from hypothesis import settings
+    except ImportError:  # a member's tests without hypothesis installed
+        return
+    settings.register_profile("shop", deadline=None)
+    settings.load_profile("shop")
 
 
 # First, so that `-m unit` (pytest's own deselection, in the same hook) sees the tiers.
