@@ -3,6 +3,7 @@ from shop_bench import (
     Comparison,
     compare_calls,
     compare_fresh_processes,
+    fresh_process_cpu_seconds,
     fresh_process_seconds,
     report,
 )
@@ -46,6 +47,17 @@ def test_fresh_processes_include_import_time() -> None:
     )
     assert comparison.subject_seconds - comparison.baseline_seconds > 0.15
     assert comparison.meets_target is False
+
+
+def test_a_fresh_process_on_the_cpu_clock_counts_work_not_waiting() -> None:
+    # Given a subject that sleeps and one that works for the same wall time
+    sleeping = "import time; time.sleep(0.3)"
+    working = "import time\nend = time.perf_counter() + 0.3\nwhile time.perf_counter() < end: pass"
+
+    # Then the CPU clock tells them apart, where the wall clock cannot
+    assert fresh_process_cpu_seconds(working) - fresh_process_cpu_seconds(sleeping) > 0.2
+    comparison = compare_fresh_processes("busy", working, sleeping, runs=2, clock="cpu")
+    assert comparison.ratio > 2
 
 
 def test_a_report_prints_a_title_and_one_line_per_figure() -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import shop_observability
-from shop_observability import bind_event, instrumented, logger, tracing_enabled
-from shop_testkit import LambdaContext
+from shop_observability import bind_event, bind_request, instrumented, logger, tracing_enabled
+from shop_testkit import LambdaContext, http_api_event
 
 FUNCTION = "inventory-test-listener"
 
@@ -67,6 +67,33 @@ def test_log_lines_carry_the_function_context_and_the_events_correlation_id(
         assert line["function_name"] == FUNCTION
     assert (own["message"], own["order_id"]) == ("order placed", "order-1")
     assert (library["message"], library["record_id"]) == ("record failed", "r-1")
+
+
+@pytest.mark.parametrize(
+    ("headers", "correlation_id"),
+    [({"X-Correlation-Id": "session-42"}, "session-42"), ({}, None)],
+    ids=["the caller's header", "API Gateway's request id"],
+)
+def test_an_http_requests_log_lines_carry_its_correlation_id_and_request(
+    log_output: io.StringIO, headers: dict[str, str], correlation_id: str | None
+) -> None:
+    # Given an instrumented HTTP handler that binds its request
+    @instrumented
+    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        bind_request(event)
+        logger.info("request handled")
+        return {"statusCode": 200}
+
+    # When a real-shaped API Gateway request comes in, with or without the caller's header
+    event = http_api_event("POST", "/graphql", body={"query": "{ x }"}, headers=headers)
+    handle(event, LambdaContext(function_name=FUNCTION))
+
+    # Then its line names the request, and the flow is the caller's, else the request's own
+    [line] = json_lines(log_output.getvalue())
+    request_id = event["requestContext"]["requestId"]
+    assert line["request_id"] == request_id
+    assert line["route"] == "POST /graphql"
+    assert line["correlation_id"] == (correlation_id or request_id)
 
 
 def test_a_services_adopted_loggers_write_through_the_function_logger(

@@ -56,7 +56,7 @@ def test_a_sealed_value_is_refused_outside_its_context(
 @pytest.mark.parametrize(
     "tamper",
     [
-        lambda sealed: sealed[:-8] + ("A" if sealed[-9] != "A" else "B") + sealed[-7:],
+        lambda sealed: sealed[:-8] + ("A" if sealed[-8] != "A" else "B") + sealed[-7:],
         lambda sealed: sealed.removeprefix(SEALED_PREFIX),
         lambda sealed: SEALED_PREFIX + "not*base64",
         lambda sealed: CLIENT_SECRET,

@@ -19,7 +19,7 @@ import functools
 import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics
@@ -33,6 +33,7 @@ __all__ = [
     "LIBRARY_LOGGERS",
     "adopt_loggers",
     "bind_event",
+    "bind_request",
     "instrumented",
     "logger",
     "metrics",
@@ -79,6 +80,26 @@ def bind_event(event: TracedEvent) -> None:
     """Every log line from here on names the event being handled and its business flow."""
     logger.set_correlation_id(event.correlation_id)
     logger.append_keys(event_id=event.id, event_type=event.type)
+
+
+# The header a caller may send to tie its request to a flow of its own (a storefront session, a
+# test); API Gateway's request id stands in when it sends none.
+CORRELATION_HEADER = "x-correlation-id"
+
+
+def bind_request(event: Mapping[str, Any]) -> None:
+    """Every log line from here on names the HTTP request being handled (an API Gateway HTTP API
+    event, payload 2.0) and its correlation id: the caller's `x-correlation-id` header, else
+    API Gateway's request id. A request has no order id until it has placed one."""
+    headers = event.get("headers") or {}
+    context = event.get("requestContext") or {}
+    request_id = context.get("requestId")
+    # API Gateway lower-cases header names in payload 2.0; a hand-made event may not have.
+    supplied = next(
+        (value for name, value in headers.items() if name.lower() == CORRELATION_HEADER), None
+    )
+    logger.set_correlation_id(supplied or request_id)
+    logger.append_keys(request_id=request_id, route=event.get("routeKey"))
 
 
 def tracing_enabled() -> bool:

@@ -1,0 +1,3 @@
+"""order-bff."""
+
+SERVICE = "order-bff"
