@@ -1,5 +1,5 @@
-"""Fixtures: Stripe's own event bodies (`../shared/fixtures/stripe-events/`, signed with their
-stdlib signer), the ports as both adapters, and settings as the
+"""Fixtures: Stripe's own event bodies (`stripe-events/`, copied from the workplace's shared
+fixtures and signed with their stdlib signer), the ports as both adapters, and settings as the
 stack sets them. `moto_server`, `aws` and `aws_credentials` come from the test kit's plugin."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ROOT = Path(__file__).resolve().parents[3]
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "stripe-events"
+FIXTURES = Path(__file__).resolve().parent / "stripe-events"
 REGION = "eu-west-1"
 TABLE = "stripe-esg-test"
 SECRET = "whsec_test_current"
