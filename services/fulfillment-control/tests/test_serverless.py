@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -189,13 +188,7 @@ def test_the_layer_holds_every_import_of_the_functions_built_for_the_runtime(
     stack: PackagedStack, tmp_path: Path
 ) -> None:
     # Given the layer `make package` builds (wheels from uv's cache after the first time)
-    subprocess.run(
-        [str(ROOT / "make" / "layer"), "fulfillment-control", str(tmp_path / "layer")],
-        cwd=SERVICE,
-        check=True,
-        capture_output=True,
-    )
-    layer = Layer(tmp_path / "layer")
+    layer = Layer.build(SERVICE, tmp_path / "layer")
 
     # Then it is built for the functions' runtime and machine, and holds what they import
     [architecture] = stack.function("Trigger")["Architectures"]

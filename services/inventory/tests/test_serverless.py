@@ -4,7 +4,6 @@ The checks every service needs are shop_testkit.serverless's; this file adds the
 
 import importlib.util
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -184,13 +183,7 @@ def test_the_layer_holds_every_import_of_the_functions_built_for_the_runtime(
     stack: PackagedStack, tmp_path: Path
 ) -> None:
     # Given the layer `make package` builds (wheels from uv's cache after the first time)
-    subprocess.run(
-        [str(ROOT / "make" / "layer"), "inventory", str(tmp_path / "layer")],
-        cwd=SERVICE,
-        check=True,
-        capture_output=True,
-    )
-    layer = Layer(tmp_path / "layer")
+    layer = Layer.build(SERVICE, tmp_path / "layer")
 
     # Then it is built for the functions' runtime and machine, not this one
     [architecture] = stack.function("Listener")["Architectures"]

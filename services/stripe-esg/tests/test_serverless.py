@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -196,13 +195,7 @@ def test_each_function_has_a_package_of_the_services_code_and_nothing_else(
 def test_the_layer_holds_every_import_of_the_functions_built_for_the_runtime(
     stack: PackagedStack, tmp_path: Path
 ) -> None:
-    subprocess.run(
-        [str(ROOT / "make" / "layer"), "stripe-esg", str(tmp_path / "layer")],
-        cwd=SERVICE,
-        check=True,
-        capture_output=True,
-    )
-    layer = Layer(tmp_path / "layer")
+    layer = Layer.build(SERVICE, tmp_path / "layer")
 
     [architecture] = stack.function("Listener")["Architectures"]
     assert_layer_is_built_for(

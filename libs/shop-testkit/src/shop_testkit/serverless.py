@@ -260,6 +260,19 @@ class Layer:
 
     root: Path
 
+    @classmethod
+    def build(cls, service_dir: Path, output: Path) -> Layer:
+        """The layer `make package` builds for the service in `service_dir` (make/layer: the
+        wheels uv.lock pins, for the Lambda runtime; from uv's cache after the first time)."""
+        builder = _find_cli(service_dir).parent / "layer"
+        subprocess.run(
+            [str(builder), service_dir.resolve().name, str(output)],
+            cwd=service_dir,
+            check=True,
+            capture_output=True,
+        )
+        return cls(output)
+
     @property
     def python(self) -> Path:
         return self.root / "python"
