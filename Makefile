@@ -5,7 +5,9 @@ include make/common.mk
 LIBS := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml))
 SERVICES := $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
 INFRA := $(patsubst %/pyproject.toml,%,$(wildcard infra/*/pyproject.toml))
-MEMBERS := $(LIBS) $(INFRA) $(SERVICES)
+# The shop from the outside: the customer's client, the journeys, the demo and the e2e tests.
+E2E := tests-e2e
+MEMBERS := $(LIBS) $(INFRA) $(SERVICES) $(E2E)
 LIB_PACKAGES := $(subst -,_,$(notdir $(LIBS)))
 COVERAGE_GATE := 90
 comma := ,
@@ -48,7 +50,7 @@ lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing ano
 	$(RUN) shop-checks imports --cache-dir .cache/import-linter
 	$(RUN) shop-checks contracts
 	$(RUN) shop-checks catalog --check
-	$(RUN) mypy --strict $(addsuffix /src,$(LIBS) $(INFRA))
+	$(RUN) mypy --strict $(addsuffix /src,$(LIBS) $(INFRA) $(E2E))
 	@for member in $(SERVICES); do echo "mypy $$member/src"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache src); done
 	@for member in $(MEMBERS); do \
 	  if [ -d $$member/tests ]; then echo "mypy $$member/tests"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache tests); fi; \
@@ -58,7 +60,7 @@ lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing ano
 # spent waiting on a local cloud's processes rather than on a core, so on CI's two cores three at
 # once finish well before one after another. Each suite's output is printed whole when it ends.
 TEST_JOBS ?= 3
-SUITES := $(INFRA) $(SERVICES) libs
+SUITES := $(E2E) $(INFRA) $(SERVICES) libs
 test: lint ## Lint, then every test suite; fails if any fails or if no test ran
 	@$(MAKE) -j$(TEST_JOBS) --output-sync=target $(addprefix suite/,$(SUITES))
 	@echo "test: every suite passed ($(SUITES))"
