@@ -200,9 +200,9 @@ def test_trail_as_mermaid_draws_the_order_as_one_sequence_diagram(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "sequenceDiagram"
     assert lines[1].startswith(f"    title {second_run.key}: {len(second_run.sent)} events in ")
-    arrows = [line for line in lines if "->>" in line]
+    arrows = [line for line in lines if "->>hub" in line]
     assert [arrow.split(": ", 1)[1].split(" (+")[0] for arrow in arrows] == [
-        event["type"] for event in second_run.sent[:-1]
+        event["type"] for event in second_run.sent
     ]
     assert lines[-1].endswith(f": {second_run.sent[-1]['type']}")
 
@@ -218,8 +218,10 @@ def test_make_trail_passes_the_format_on_only_when_it_is_given() -> None:
         return dry_run.stdout
 
     assert "localcloud trail --format json o-1" in trail_command("FORMAT=json")
-    assert "localcloud trail --format mermaid o-1" in trail_command("FORMAT=mermaid")
-    assert "localcloud trail  o-1" in trail_command()
+    assert "localcloud trail --format mermaid --contracts services/" in trail_command(
+        "FORMAT=mermaid"
+    )
+    assert "localcloud trail o-1" in trail_command()
 
 
 def test_up_refuses_a_state_dir_whose_cloud_is_running(second_run: SecondRun) -> None:

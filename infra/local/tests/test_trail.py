@@ -16,6 +16,7 @@ from localcloud.trail import (
     LEGEND,
     EventTrail,
     TrailEntry,
+    consumers_from_contracts,
     envelopes,
     mermaid,
     recent_keys,
@@ -194,9 +195,9 @@ def journey_entry(at_ms: int, source: str, event_type: str, function: str | None
     return TrailEntry(at_ms, BUS, source, event_type, f"e-{at_ms}", "o-1", "o-1", detail)
 
 
-def test_one_keys_events_draw_as_a_mermaid_sequence_between_their_producers() -> None:
-    # Given an order's four events from three functions, one of them named by its source only,
-    # recorded out of order, and another order's event in between
+def test_one_keys_events_draw_as_a_mermaid_sequence_through_the_event_hub() -> None:
+    # Given an order's four events from three services, recorded out of order, and another
+    # order's event in between; and who consumes what (nobody consumes the last)
     start = 1_764_590_400_000  # 2025-12-01 12:00:00 UTC
     entries = [
         journey_entry(start + 412, "inventory", "inventory-reserved", "inventory-local-trigger"),
@@ -205,24 +206,55 @@ def test_one_keys_events_draw_as_a_mermaid_sequence_between_their_producers() ->
         journey_entry(start + 1_030, "stripe-esg", "payment-intent-created", None),
         journey_entry(start + 1_100, "inventory", "inventory-committed", "inventory-local-trigger"),
     ]
+    consumers = {
+        "order-placed": ["inventory", "fulfillment-control"],
+        "inventory-reserved": ["stripe-esg", "order-bff"],
+        "payment-intent-created": ["order-bff"],
+    }
 
     # When the order is drawn as Mermaid
-    diagram = mermaid(entries, "o-1").splitlines()
+    diagram = mermaid(entries, "o-1", consumers).splitlines()
 
-    # Then one participant per producer in order of appearance, each event an arrow to the
-    # producer of the next one with the hop time, and the last a note over its producer
+    # Then the services in order of appearance with the hub after the first, each event an
+    # arrow to the hub with the time since the previous one and from the hub to its consumers
     assert diagram == [
         "sequenceDiagram",
         "    title o-1: 4 events in 1100 ms",
-        "    participant p1 as order-bff-local-trigger",
-        "    participant p2 as inventory-local-trigger",
-        "    participant p3 as stripe-esg",
-        "    Note over p1: 12:00:00.000 UTC",
-        "    p1->>p2: order-placed (+412 ms)",
-        "    p2->>p3: inventory-reserved (+618 ms)",
-        "    p3->>p2: payment-intent-created (+70 ms)",
-        "    Note over p2: inventory-committed",
+        "    participant s1 as order-bff",
+        "    participant hub as event hub",
+        "    participant s2 as inventory",
+        "    participant s3 as fulfillment-control",
+        "    participant s4 as stripe-esg",
+        "    Note over s1: 12:00:00.000 UTC",
+        "    s1->>hub: order-placed (+0 ms)",
+        "    hub-->>s2: order-placed",
+        "    hub-->>s3: order-placed",
+        "    s2->>hub: inventory-reserved (+412 ms)",
+        "    hub-->>s4: inventory-reserved",
+        "    hub-->>s1: inventory-reserved",
+        "    s4->>hub: payment-intent-created (+618 ms)",
+        "    hub-->>s1: payment-intent-created",
+        "    s2->>hub: inventory-committed (+70 ms)",
+        "    Note over s2: inventory-committed",
     ]
+
+
+def test_consumers_are_read_from_each_services_contracts(tmp_path: Path) -> None:
+    # Given two services' contract folders, each consuming order-placed, one also order-expired
+    for service, types in {
+        "inventory": ["order-placed", "order-expired"],
+        "bff": ["order-placed"],
+    }.items():
+        folder = tmp_path / service / "contracts" / "consumes"
+        folder.mkdir(parents=True)
+        for event_type in types:
+            (folder / f"{event_type}.json").write_text("{}")
+
+    # When read, then each type names the services that consume it
+    assert consumers_from_contracts(tmp_path.glob("*/contracts")) == {
+        "order-placed": ["bff", "inventory"],
+        "order-expired": ["inventory"],
+    }
 
 
 def test_a_key_chosen_by_anyone_cannot_break_the_diagram() -> None:
@@ -232,7 +264,7 @@ def test_a_key_chosen_by_anyone_cannot_break_the_diagram() -> None:
     # When drawn, then neither reaches the diagram, and one event is a note alone
     assert mermaid([entry], "k;1#").splitlines()[1:3] == [
         "    title k,1: 1 event in 0 ms",
-        "    participant p1 as a,bc",
+        "    participant s1 as a,bc",
     ]
-    assert mermaid([entry], "k;1#").splitlines()[-1] == "    Note over p1: thing-done"
+    assert mermaid([entry], "k;1#").splitlines()[-1] == "    Note over s1: thing-done"
     assert mermaid([entry], "other") == "no events for other"

@@ -1,5 +1,5 @@
 """`localcloud up STACK_DIR...`, `localcloud token CUSTOMER`,
-`localcloud trail [--format json|mermaid] KEY`, `localcloud faults [--resubmit] [FAULT_ID...]`.
+`localcloud trail [--format json|mermaid] [--contracts DIR...] KEY`, `localcloud faults [--resubmit] [FAULT_ID...]`.
 
 Every command but `up` and `token` needs a cloud that runs (or, for `trail`, one that has run) in
 the state dir, and says in one line how to start one when there is none."""
@@ -64,7 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         choices=("table", "json", "mermaid"),
         default="table",
         help="json: each event's full envelope, one JSON object a line; "
-        "mermaid: a sequence diagram of the events between their producers",
+        "mermaid: a sequence diagram of the services, the event hub and the events between them",
+    )
+    trail.add_argument(
+        "--contracts",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="each service's contracts/ folder: its consumes/<type>.json name who consumes what",
     )
 
     faults = commands.add_parser(
@@ -142,7 +149,8 @@ def _trail(arguments: Any) -> int:
     if arguments.format == "json":
         print("\n".join(trail.envelopes(entries, arguments.key)))
     elif arguments.format == "mermaid":
-        print(trail.mermaid(entries, arguments.key))
+        consumers = trail.consumers_from_contracts(arguments.contracts)
+        print(trail.mermaid(entries, arguments.key, consumers))
     else:
         print(trail.render(entries, arguments.key))
     return 0

@@ -8,12 +8,12 @@ bus, how long after the previous event of the same key, and how long after the f
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import re
 import threading
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,18 +172,40 @@ def producer(entry: TrailEntry) -> str:
     return function or entry.source or "unknown"
 
 
-def mermaid(entries: list[TrailEntry], key: str) -> str:
-    """One key's events as a Mermaid sequence diagram: a participant per producing function (or
-    service, where the envelope names no function), in order of first appearance; each event an
-    arrow from its producer to the producer of the next event, the one that acted on it as far as
-    the trail shows, labelled with the time from the bus taking it to the bus taking that next
-    event (the table's hop ms); the last event a note over its producer."""
+HUB = "event hub"
+
+
+def consumers_from_contracts(contract_dirs: Iterable[Path]) -> dict[str, list[str]]:
+    """Event type → the services that consume it, from each service's committed contracts: a
+    `contracts/consumes/<type>.json` for every type it consumes, the service named by the folder
+    that holds `contracts/`."""
+    consumers: dict[str, list[str]] = {}
+    for folder in sorted(contract_dirs):
+        for schema in sorted((folder / "consumes").glob("*.json")):
+            consumers.setdefault(schema.stem, []).append(folder.parent.name)
+    return consumers
+
+
+def mermaid(
+    entries: list[TrailEntry], key: str, consumers: Mapping[str, Sequence[str]] | None = None
+) -> str:
+    """One key's events as a Mermaid sequence diagram of the services and the event hub between
+    them: each event an arrow from the service that produced it to the hub, labelled with the
+    time since the key's previous event (the table's hop ms), then an arrow from the hub to each
+    service that consumes it (`consumers`: event type → services, `consumers_from_contracts`);
+    a note gives the first event's time and the last event's type. The services are
+    participants in order of appearance, the hub after the first of them."""
     chosen = entries_for(entries, key)
     if not chosen:
         return f"no events for {key}"
-    producers = list(dict.fromkeys(producer(entry) for entry in chosen))
+    consumers = consumers or {}
+    services: list[str] = []
+    for entry in chosen:
+        for service in (entry.source or "unknown", *consumers.get(entry.detail_type, ())):
+            if service not in services:
+                services.append(service)
     # Aliases keep the arrows parseable whatever the names hold (a hyphen reads as an arrow).
-    alias = {name: f"p{index}" for index, name in enumerate(producers, start=1)}
+    alias = {name: f"s{index}" for index, name in enumerate(services, start=1)}
     total = chosen[-1].received_ms - chosen[0].received_ms
     started = datetime.fromtimestamp(chosen[0].received_ms / 1000, UTC).strftime("%H:%M:%S.%f")
     plural = "" if len(chosen) == 1 else "s"
@@ -191,16 +213,23 @@ def mermaid(entries: list[TrailEntry], key: str) -> str:
         "sequenceDiagram",
         f"    title {_mermaid_text(key)}: {len(chosen)} event{plural} in {total} ms",
     ]
-    lines += [f"    participant {alias[name]} as {_mermaid_text(name)}" for name in producers]
-    lines.append(f"    Note over {alias[producer(chosen[0])]}: {started[:-3]} UTC")
-    for event, following in itertools.pairwise(chosen):
-        hop = following.received_ms - event.received_ms
-        lines.append(
-            f"    {alias[producer(event)]}->>{alias[producer(following)]}: "
-            f"{_mermaid_text(event.detail_type)} (+{hop} ms)"
-        )
+    for index, name in enumerate(services):
+        lines.append(f"    participant {alias[name]} as {_mermaid_text(name)}")
+        if index == 0:
+            lines.append(f"    participant hub as {HUB}")
+    lines.append(f"    Note over {alias[services[0]]}: {started[:-3]} UTC")
+    previous = chosen[0].received_ms
+    for entry in chosen:
+        source = alias[entry.source or "unknown"]
+        hop = entry.received_ms - previous
+        lines.append(f"    {source}->>hub: {_mermaid_text(entry.detail_type)} (+{hop} ms)")
+        lines += [
+            f"    hub-->>{alias[service]}: {_mermaid_text(entry.detail_type)}"
+            for service in consumers.get(entry.detail_type, ())
+        ]
+        previous = entry.received_ms
     last = chosen[-1]
-    lines.append(f"    Note over {alias[producer(last)]}: {_mermaid_text(last.detail_type)}")
+    lines.append(f"    Note over {source}: {_mermaid_text(last.detail_type)}")
     return "\n".join(lines)
 
 
