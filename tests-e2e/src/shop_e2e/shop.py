@@ -61,9 +61,10 @@ class Shop:
         """The customer, signed in."""
         return Customer(self.graphql_url, self.issue_token(customer_id))
 
-    def load_catalog(self, catalog: Path = CATALOG) -> None:
+    def load_catalog(self, catalog: Path = CATALOG, *, timeout: float = 60.0) -> list[str]:
         """Products and their stock into the inventory, through its admin command: each becomes
-        `product-updated` and `stock-level-changed` events, and the BFF's catalog view."""
+        `product-updated` and `stock-level-changed` events, and then part of the BFF's catalog
+        view, which this waits for. The skus loaded."""
         local = ["--local-cloud", str(self.endpoints_file)] if self.stage == "local" else []
         command = [
             _script("inventory-catalog"),
@@ -76,6 +77,14 @@ class Shop:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"catalog not loaded ({' '.join(command)}): {done.stderr.strip()}")
+        skus = [product["sku"] for product in json.loads(catalog.read_text())]
+        shopper = self.customer("catalog-check")
+        deadline = time.monotonic() + timeout
+        while missing := set(skus) - {product["sku"] for product in shopper.products()}:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not in the catalog view after {timeout}s: {sorted(missing)}")
+            time.sleep(0.2)
+        return skus
 
     @property
     def endpoints_file(self) -> Path:
