@@ -111,13 +111,9 @@ trail: ## Show every event of one order in time order: make trail KEY=<order id>
 faults: ## List the faults parked in a running local cloud; RESUBMIT=1 resubmits them to their functions
 	@$(RUN) localcloud faults $(if $(RESUBMIT),--resubmit,)
 
-demo: ## The whole shop on the local cloud, an order traced through every service (not yet built)
-	@echo "make demo will run the whole shop on the local cloud and trace one order through every" >&2
-	@echo "service. Today there are the event hub, the local cloud and the inventory service:" >&2
-	@echo "'make up' (in its own terminal), then 'make seed', 'make trail KEY=<order id>' and" >&2
-	@echo "'make faults'. Still missing: the order-bff, stripe-esg and fulfillment-control" >&2
-	@echo "services, then the whole-shop demo itself." >&2
-	@exit 2
+demo: setup ## The whole shop on the local cloud: five orders traced through every service, a report in .demo/
+	$(RUN) shop-demo
+
 
 deploy: ## Deploy the event hub, then every service, to AWS with STAGE=<name> (not yet built)
 	@echo "make deploy STAGE=<name> will deploy infra/event-hub, then each service. Today the" >&2

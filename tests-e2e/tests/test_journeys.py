@@ -6,7 +6,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from shop_e2e.journeys import JOURNEYS, PRODUCTS, JourneyResult, Trip, run_journey
 from shop_e2e.shop import Shop
 

@@ -119,7 +119,7 @@ class Trip:
     def wait_for_stock(self, expected: int) -> int:
         """The catalog view shows `expected` available (the inventory reports stock as events);
         what it shows at the deadline otherwise."""
-        self.on_wait(f"{self.sku} back at {expected} available")
+        self.on_wait(f"{self.sku} at {expected} available")
         deadline = self.clock() + self.settle_seconds
         while True:
             available = self.available()
