@@ -6,15 +6,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from localcloud.cloud import LocalCloud
 from shop_e2e.shop import Shop, local_shop
 
 
 @pytest.fixture(scope="session")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shop, LocalCloud | None]]:
     deployed = Shop.from_environment()
     if deployed is not None:
-        yield deployed
+        yield deployed, None
         return
-    with local_shop(tmp_path_factory.mktemp("localcloud")) as (local, _cloud):
+    with local_shop(tmp_path_factory.mktemp("localcloud")) as (local, cloud):
         local.load_catalog()
-        yield local
+        yield local, cloud
+
+
+@pytest.fixture(scope="session")
+def shop(running: tuple[Shop, LocalCloud | None]) -> Shop:
+    return running[0]
+
+
+@pytest.fixture(scope="session")
+def local_cloud(running: tuple[Shop, LocalCloud | None]) -> LocalCloud:
+    """The local cloud under the shop; tests of what only it can show skip on a deployed stage."""
+    if running[1] is None:
+        pytest.skip("the shop under test is a deployed stage (SHOP_ENDPOINTS), not the local cloud")
+    return running[1]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from localcloud.trail import TrailEntry, mermaid, render
+from localcloud.trail import TrailEntry, entries_for, mermaid, render
 
 from shop_e2e.journeys import JourneyResult
 
@@ -34,7 +34,7 @@ def text(result: JourneyResult, entries: list[TrailEntry]) -> str:
     if result.order_id:
         lines.append(f"  order {result.order_id}: {moments(result)}")
     lines += [f"  problem: {problem}" for problem in result.problems]
-    if result.order_id:
+    if result.order_id and entries_for(entries, result.order_id):
         lines += ["  " + line for line in render(entries, result.order_id).splitlines()]
     return "\n".join(lines)
 
@@ -70,7 +70,7 @@ def markdown(
     for result in results:
         lines += ["", f"## {result.name}: {result.final}", "", f"The customer {result.story}."]
         lines += [f"- **problem:** {problem}" for problem in result.problems]
-        if not result.order_id:
+        if not result.order_id or not entries_for(entries, result.order_id):
             continue
         lines += [
             "",

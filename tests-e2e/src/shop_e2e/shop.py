@@ -86,6 +86,22 @@ class Shop:
             time.sleep(0.2)
         return skus
 
+    def stripe_secret(self, name: str) -> str:
+        """A Stripe secret of the stage, as its operator reads it: the SecureString
+        `/stripe-esg/<stage>/<name>` (`api-key`, `webhook-secret`) from SSM, in the local cloud's
+        moto or in the stage's AWS account (your credentials)."""
+        from localcloud.aws import Aws
+
+        parameter = f"/stripe-esg/{self.stage}/{name}"
+        if self.stage == "local":
+            ssm = Aws(self.endpoints["aws"], self.endpoints["region"]).client("ssm")
+        else:
+            import boto3
+
+            ssm = boto3.client("ssm", region_name=self.endpoints["region"])
+        answer = ssm.get_parameter(Name=parameter, WithDecryption=True)
+        return str(answer["Parameter"]["Value"])
+
     @property
     def endpoints_file(self) -> Path:
         return Path(self.endpoints["file"])
