@@ -1,0 +1,161 @@
+"""100 orders through the whole shop on the local cloud, as customers place and pay them.
+
+Ten customers each place ten orders, one every `INTERVAL` seconds (20 orders a second offered in
+all), and pay each with the succeeding card as soon as its client secret is visible. Each
+customer watches its orders as a storefront's order list does, with one `myOrders` query every
+`POLL_SECONDS`, so watching 100 orders costs ten queries a tick, not a hundred.
+
+Figures (after a warm-up of a few orders, so cold starts are not in them):
+- placeOrder → payable: from sending placeOrder to the client secret being visible.
+- confirm → FULFILLMENT_REQUESTED: from Stripe's confirm answering to the order shown fulfilled.
+- sustained orders/s: orders fulfilled over the time from the first placeOrder to the last
+  fulfilment.
+Seen times are quantized by the poll: each is at most `POLL_SECONDS` late.
+"""
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from shop_e2e.client import PAYING_CARD, Customer
+from shop_e2e.shop import local_shop
+
+# BENCH_CUSTOMERS, BENCH_INTERVAL and BENCH_STATE_DIR (kept, with its logs) are for exploring.
+CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "10"))
+ORDERS_PER_CUSTOMER = 100 // CUSTOMERS
+INTERVAL = float(os.environ.get("BENCH_INTERVAL", "0.5"))
+POLL_SECONDS = 0.1
+WARM_UP = 5
+DEADLINE_SECONDS = 180
+SKU = "BENCH-BEANS"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
+
+
+class Watch:
+    """One customer's orders: placed, payable, confirmed and fulfilled moments (monotonic)."""
+
+    def __init__(self, customer: Customer, stripe, confirmations: ThreadPoolExecutor) -> None:
+        self.customer, self.stripe, self.confirmations = customer, stripe, confirmations
+        self.placed: dict[str, float] = {}
+        self.payable: dict[str, float] = {}
+        self.confirmed: dict[str, float] = {}
+        self.fulfilled: dict[str, float] = {}
+        self.done_placing = threading.Event()
+        self.lock = threading.Lock()
+
+    def place(self, count: int) -> None:
+        for _ in range(count):
+            started = time.monotonic()
+            order = self.customer.place_order({SKU: 1})
+            with self.lock:
+                self.placed[order["id"]] = started
+            time.sleep(max(0.0, started + INTERVAL - time.monotonic()))
+        self.done_placing.set()
+
+    def confirm(self, order_id: str, client_secret: str) -> None:
+        self.stripe.confirm(client_secret, PAYING_CARD)
+        self.confirmed[order_id] = time.monotonic()
+
+    def watch(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            seen = time.monotonic()
+            for order in self.customer.my_orders(first=100):
+                order_id = order["id"]
+                with self.lock:
+                    if order_id not in self.placed:
+                        continue
+                secret = (order.get("payment") or {}).get("clientSecret")
+                if secret and order_id not in self.payable:
+                    self.payable[order_id] = seen
+                    self.confirmations.submit(self.confirm, order_id, secret)
+                if order["status"] == "FULFILLMENT_REQUESTED" and order_id not in self.fulfilled:
+                    self.fulfilled[order_id] = seen
+                if order["status"] in ("CANCELLED", "EXPIRED"):
+                    raise SystemExit(f"order {order_id} ended {order['status']}: not a paid order")
+            if self.done_placing.is_set() and len(self.fulfilled) == len(self.placed):
+                return
+            time.sleep(max(0.0, seen + POLL_SECONDS - time.monotonic()))
+
+
+def run(shop, orders_per_customer: int, customers: int) -> list[Watch]:
+    with ThreadPoolExecutor(16) as confirmations:
+        watches = [
+            Watch(shop.customer(f"bench-{n}"), shop.stripe, confirmations) for n in range(customers)
+        ]
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        threads = []
+        for number, watch in enumerate(watches):
+            threads.append(threading.Thread(target=watch.place, args=(orders_per_customer,)))
+            threads.append(threading.Thread(target=watch.watch, args=(deadline,)))
+            # Customers arrive spread over one interval, not all in the same instant.
+            time.sleep(INTERVAL / customers if number else 0)
+            threads[-2].start()
+            threads[-1].start()
+        for thread in threads:
+            thread.join()
+    return watches
+
+
+with (
+    tempfile.TemporaryDirectory() as scratch,
+    local_shop(Path(os.environ.get("BENCH_STATE_DIR") or scratch)) as (shop, _cloud),
+):
+    state = scratch
+    catalog = Path(state) / "bench-catalog.json"
+    catalog.write_text(
+        json.dumps(
+            [
+                {
+                    "sku": SKU,
+                    "name": "Bench beans",
+                    "price": {"amount": 100, "currency": "EUR"},
+                    "stock": 100_000,
+                }
+            ]
+        )
+    )
+    shop.load_catalog(catalog)
+    # Warm-up: one customer's few orders start the functions' environments.
+    run(shop, WARM_UP, 1)
+    watches = run(shop, ORDERS_PER_CUSTOMER, CUSTOMERS)
+
+payable = [w.payable[o] - w.placed[o] for w in watches for o in w.placed if o in w.payable]
+fulfilled = [
+    w.fulfilled[o] - w.confirmed[o] for w in watches for o in w.fulfilled if o in w.confirmed
+]
+orders = sum(len(w.placed) for w in watches)
+done = sum(len(w.fulfilled) for w in watches)
+first = min(t for w in watches for t in w.placed.values())
+last = max(t for w in watches for t in w.fulfilled.values())
+rate = done / (last - first)
+
+
+def figure(name: str, values: list[float]) -> str:
+    p50, p95 = statistics.median(values) * 1000, percentile(values, 0.95) * 1000
+    meets = p50 <= 1000 and p95 <= 3000
+    return (
+        f"  {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms (target p50 <= 1000 ms, p95 <= 3000 ms)"
+        f"{'  meets target' if meets else '  MISSES target'}"
+    )
+
+
+print(
+    f"== shop: {orders} orders through the local cloud, {CUSTOMERS} customers, "
+    f"{CUSTOMERS / INTERVAL:.0f} orders/s offered, seen by polling every {POLL_SECONDS * 1000:.0f} ms"
+)
+print(figure("placeOrder -> payable (client secret visible)", payable))
+print(figure("confirm -> FULFILLMENT_REQUESTED", fulfilled))
+print(
+    f"  sustained: {done} of {orders} fulfilled, {rate:.1f} orders/s (target >= 5 orders/s)"
+    f"{'  meets target' if rate >= 5 else '  MISSES target'}"
+)
+sys.exit(0)
