@@ -44,12 +44,13 @@ setup: ## Install everything from nothing: uv, the locked Python workspace, the 
 	fi
 	@echo "setup: Python workspace and osls are installed"
 
-lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing another, event contracts and catalog
+lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing another, event contracts and catalog, doc links
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
 	$(RUN) shop-checks imports --cache-dir .cache/import-linter
 	$(RUN) shop-checks contracts
 	$(RUN) shop-checks catalog --check
+	$(RUN) shop-checks links
 	$(RUN) mypy --strict $(addsuffix /src,$(LIBS) $(INFRA) $(E2E))
 	@for member in $(SERVICES); do echo "mypy $$member/src"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache src); done
 	@for member in $(MEMBERS); do \
