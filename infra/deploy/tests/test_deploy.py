@@ -320,3 +320,28 @@ def test_a_folder_without_a_serverless_yml_is_refused(
     assert status == 2
     assert "no serverless.yml, so not a stack" in capsys.readouterr().err
     assert workspace.runs() == []
+
+
+def test_outputs_that_cannot_be_read_say_the_stage_is_deployed_but_its_endpoints_are_not(
+    workspace: Workspace,
+    environment: dict[str, str],
+    sts: Client,
+    cloudformation: Client,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given every stack deploys, but the credentials may not describe stacks
+    caller(sts[1])
+    cloudformation[1].add_client_error("describe_stacks", "AccessDenied", "not allowed")
+
+    # When the stage is deployed
+    status = run(workspace, environment, sts, cloudformation, "deploy", "--stage", STAGE)
+
+    # Then it says which stack's outputs were unreadable and that the stacks are deployed
+    assert status == 1
+    error = capsys.readouterr().err
+    assert f"event-hub-{STAGE} deployed, but its outputs could not be read" in error
+    assert "AccessDenied" in error
+    assert len([one for one in workspace.runs() if one["tool"] == "serverless"]) == len(
+        STACK_FOLDERS
+    )
+    assert not (workspace.root / ".deploy" / STAGE / "endpoints.json").exists()

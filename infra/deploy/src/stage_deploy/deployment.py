@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from stage_deploy.aws import Identity, caller_identity, stack_outputs
 from stage_deploy.endpoints import endpoints_path, stage_endpoints, write_endpoints
@@ -122,10 +123,7 @@ class Deployment:
             self.report(f"{step}: serverless deploy")
             self._run(stack, "`serverless deploy`", self._serverless("deploy"), left, "deployed")
             self.report(f"{step}: deployed in {time.monotonic() - started:.0f} s")
-        outputs = {
-            stack.service: stack_outputs(self.cloudformation, stack.name(self.stage))
-            for stack in self.stacks
-        }
+        outputs = {stack.service: self._outputs(stack) for stack in self.stacks}
         endpoints = stage_endpoints(
             stage=self.stage,
             region=self.region,
@@ -157,6 +155,15 @@ class Deployment:
             self.report(f"{step}: removed")
         endpoints_path(self.state_dir, self.stage).unlink(missing_ok=True)
         return identity
+
+    def _outputs(self, stack: Stack) -> dict[str, str]:
+        try:
+            return stack_outputs(self.cloudformation, stack.name(self.stage))
+        except (ClientError, BotoCoreError) as error:
+            raise StageError(
+                f"{stack.name(self.stage)} deployed, but its outputs could not be read ({error});"
+                " every stack is deployed: `make deploy` again writes the endpoints"
+            ) from None
 
     def _serverless(self, command: str) -> list[str]:
         return [
