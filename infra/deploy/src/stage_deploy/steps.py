@@ -20,13 +20,17 @@ STRIPE_EVENT_TYPES = (
 LOCAL_ISSUER = "https://localcloud.local/"
 
 
+# The secret a webhook's signature is also checked against while its successor is rolled out.
+ROTATING = "the previous signing secret, only while rotating it"
+
+
 def secret_parameters(stage: str) -> dict[str, str]:
     """stripe-esg's SSM SecureStrings for a stage, by what each holds."""
     prefix = f"/stripe-esg/{stage}"
     return {
         "Stripe's secret key (sk_test_...)": f"{prefix}/api-key",
         "the webhook endpoint's signing secret (whsec_...)": f"{prefix}/webhook-secret",
-        "the previous signing secret, only while rotating it": f"{prefix}/webhook-secret-previous",
+        ROTATING: f"{prefix}/webhook-secret-previous",
     }
 
 
@@ -34,16 +38,17 @@ def remaining_steps(
     stage: str, region: str, endpoints: Mapping[str, Any], params: Mapping[str, str]
 ) -> list[str]:
     """The steps left, in the order to do them, each a paragraph of plain text."""
-    steps = []
+    secrets = secret_parameters(stage)
     puts = [
         f"     aws ssm put-parameter --region {region} --type SecureString --overwrite"
         f" --name {name} --value '...'   # {meaning}"
-        for meaning, name in secret_parameters(stage).items()
+        for meaning, name in secrets.items()
+        if meaning != ROTATING
     ]
-    steps.append(
+    steps = [
         "Put stripe-esg's secrets in SSM as SecureStrings (read at run time, never in a"
-        " template):\n" + "\n".join(puts)
-    )
+        " template):\n" + "\n".join(puts) + f"\n     ({ROTATING}: {secrets[ROTATING]})"
+    ]
     webhook = endpoints.get("http", {}).get("stripe-esg")
     url = f"{webhook}{WEBHOOK_PATH}" if webhook else f"<stripe-esg's HttpApiUrl>{WEBHOOK_PATH}"
     steps.append(
@@ -63,5 +68,11 @@ def remaining_steps(
         steps.append(
             f"Customers sign in with {issuer} (audience {params.get('jwtAudience', '?')}):"
             " get two test customers' tokens for the end-to-end tests (docs/deploy.md)."
+        )
+    if not endpoints.get("stripe_publishable_key"):
+        steps.append(
+            "For the end-to-end tests (they pay as Stripe.js does), export STRIPE_PUBLISHABLE_KEY="
+            "pk_test_... and deploy again,\n     or put it under stripe_publishable_key in the"
+            " endpoints file."
         )
     return steps
