@@ -162,6 +162,8 @@ def test_a_layer_that_does_not_build_stops_the_deploy_before_its_stack(
     [
         pytest.param([], id="no stage"),
         pytest.param(["--stage", "local"], id="the local cloud's stage"),
+        pytest.param(["--stage", "Dev_1"], id="a stage no bucket may be named after"),
+        pytest.param(["--stage", "a" * 17], id="a stage too long for the functions' names"),
         pytest.param(["--stage", STAGE, "--param", "jwtIssuer"], id="a param without a value"),
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,12 +28,16 @@ DEFAULT_REGION = "eu-west-1"
 # The local cloud's stage (`make up`); deploying it to AWS would collide with nothing but mislead.
 LOCAL_STAGE = "local"
 PAST = {"deploy": "deployed", "remove": "removed"}
+# A stage is part of every resource's name: the event lake's bucket (lowercase, at most 63
+# characters with the region) and the functions (at most 64 with the longest service's) bound it.
+STAGE_NAME = re.compile(r"[a-z][a-z0-9-]{0,15}")
 
 
 def usage(command: str) -> str:
     return (
         f'usage: make {command} STAGE=<name> [REGION=<region>] [PARAMS="key=value ..."]'
-        f" (a stage of your own AWS account; `{LOCAL_STAGE}` is the local cloud's: make up)"
+        " (a stage of your own AWS account: a lowercase letter, then up to 15 lowercase letters,"
+        f" digits or hyphens; `{LOCAL_STAGE}` is the local cloud's: make up)"
     )
 
 
@@ -64,7 +69,8 @@ def main(
     malformed = [
         param for param in arguments.param if not param.partition("=")[0] or "=" not in param
     ]
-    if not arguments.stage or arguments.stage == LOCAL_STAGE or malformed:
+    stage_name = STAGE_NAME.fullmatch(arguments.stage)
+    if not stage_name or arguments.stage == LOCAL_STAGE or malformed:
         print(usage(command), file=sys.stderr)
         return 2
     try:
