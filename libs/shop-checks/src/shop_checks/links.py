@@ -16,6 +16,8 @@ PAGES = (
     "libs/*/README.md",
     "infra/*/README.md",
     "services/*/README.md",
+    "tests-e2e/README.md",
+    "frontend-stubs/*/README.md",
 )
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _CODE = re.compile(r"`[^`]*`")
