@@ -18,7 +18,7 @@ STACKS := infra/event-hub $(patsubst %/serverless.yml,%,$(wildcard services/*/se
 CUSTOMER ?= customer-1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint test test-unit package bench up seed contracts catalog token trail faults demo deploy clean
+.PHONY: help setup lint test test-unit package bench up seed contracts catalog token trail faults demo deploy remove clean
 
 # Runs a verb in every member whose own Makefile offers it; `make -q` exits 2 only where the member
 # has no such target, so a new service's seed or contracts is picked up without a line here.
@@ -44,12 +44,13 @@ setup: ## Install everything from nothing: uv, the locked Python workspace, the 
 	fi
 	@echo "setup: Python workspace and osls are installed"
 
-lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing another, event contracts and catalog
+lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing another, event contracts and catalog, doc links
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
 	$(RUN) shop-checks imports --cache-dir .cache/import-linter
 	$(RUN) shop-checks contracts
 	$(RUN) shop-checks catalog --check
+	$(RUN) shop-checks links
 	$(RUN) mypy --strict $(addsuffix /src,$(LIBS) $(INFRA) $(E2E))
 	@for member in $(SERVICES); do echo "mypy $$member/src"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache src); done
 	@for member in $(MEMBERS); do \
@@ -115,11 +116,16 @@ demo: setup ## The whole shop on the local cloud: five orders traced through eve
 	$(RUN) shop-demo
 
 
-deploy: ## Deploy the event hub, then every service, to AWS with STAGE=<name> (not yet built)
-	@echo "make deploy STAGE=<name> will deploy infra/event-hub, then each service. Today the" >&2
-	@echo "event hub and the inventory service run on the local cloud ('make up'); deploy arrives" >&2
-	@echo "with the missing services: order-bff, stripe-esg and fulfillment-control." >&2
-	@exit 2
+# A stage in your own AWS account (docs/deploy.md): STAGE names it; REGION and PARAMS (key=value,
+# passed to every stack's serverless.yml, e.g. jwtIssuer, jwtAudience, storefrontOrigin) are optional.
+STAGE_DEPLOY = UV="$(UV)" $(RUN) stage-deploy $(1) $(if $(STAGE),--stage $(STAGE),) \
+  $(if $(REGION),--region $(REGION),) $(foreach param,$(PARAMS),--param $(param)) $(STACKS)
+
+deploy: setup ## Deploy to AWS: make deploy STAGE=<name> [REGION=<region>] [PARAMS="key=value ..."]
+	@$(call STAGE_DEPLOY,deploy)
+
+remove: setup ## Remove a deployed stage from AWS, services first, event hub last: make remove STAGE=<name>
+	@$(call STAGE_DEPLOY,remove)
 
 clean: ## Remove build and test output (keeps the environment)
 	rm -rf .mypy_cache .ruff_cache .pytest_cache .coverage htmlcov
