@@ -115,7 +115,6 @@ faults: ## List the faults parked in a running local cloud; RESUBMIT=1 resubmits
 demo: setup ## The whole shop on the local cloud: five orders traced through every service, a report in .demo/
 	$(RUN) shop-demo
 
-
 # A stage in your own AWS account (docs/deploy.md): STAGE names it; REGION and PARAMS (key=value,
 # passed to every stack's serverless.yml, e.g. jwtIssuer, jwtAudience, storefrontOrigin) are optional.
 STAGE_DEPLOY = UV="$(UV)" $(RUN) stage-deploy $(1) $(if $(STAGE),--stage $(STAGE),) \
