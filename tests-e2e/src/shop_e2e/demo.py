@@ -25,7 +25,7 @@ from localcloud.trail import EventTrail, TrailEntry, consumers_from_contracts
 
 from shop_e2e import report
 from shop_e2e.journeys import JOURNEYS, PRODUCTS, JourneyResult, Trip, run_journey
-from shop_e2e.shop import ROOT, Shop, local_shop
+from shop_e2e.shop import ROOT, Shop, ShopNotStarted, local_shop
 
 # While journeys wait (the expiry journey waits out the payment window), say so this often.
 PROGRESS_SECONDS = 5.0
@@ -48,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("interrupted: every process the demo started is stopped")
         return 130
+    except ShopNotStarted as error:
+        say(f"shop-demo: {error}; every process the demo started is stopped")
+        say(f"  the local cloud's log: {arguments.state_dir / 'localcloud.log'}")
+        return 1
 
 
 def _interrupt() -> None:

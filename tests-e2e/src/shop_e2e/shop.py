@@ -30,6 +30,10 @@ CATALOG = ROOT / "services" / "inventory" / "seed" / "catalog.json"
 STRIPE_WEBHOOK = "stripe-esg:/stripe/webhook"
 
 
+class ShopNotStarted(Exception):
+    """A stack did not deploy, or the catalog did not load: says which, and why."""
+
+
 def stacks() -> list[Path]:
     """Every stack in deploy order: the event hub first (the services import its exports), then
     each service that has a serverless.yml (as the Makefile's STACKS)."""
@@ -76,13 +80,13 @@ class Shop:
         ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise RuntimeError(f"catalog not loaded ({' '.join(command)}): {done.stderr.strip()}")
+            raise ShopNotStarted(f"catalog not loaded ({' '.join(command)}): {done.stderr.strip()}")
         skus = [product["sku"] for product in json.loads(catalog.read_text())]
         shopper = self.customer("catalog-check")
         deadline = time.monotonic() + timeout
         while missing := set(skus) - {product["sku"] for product in shopper.products()}:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"not in the catalog view after {timeout}s: {sorted(missing)}")
+                raise ShopNotStarted(f"not in the catalog view after {timeout}s: {sorted(missing)}")
             time.sleep(0.2)
         return skus
 
@@ -119,7 +123,8 @@ class Shop:
                 "SHOP_ENDPOINTS is set but SHOP_TOKEN_COMMAND is not: a command that prints a "
                 "bearer token for the customer id it is given, e.g. 'my-idp-token {customer}'"
             )
-        return cls(endpoints, token_command(command), stage=os.environ.get("SHOP_STAGE", "dev"))
+        stage = os.environ.get("SHOP_STAGE") or endpoints.get("stage") or "dev"
+        return cls(endpoints, token_command(command), stage=str(stage))
 
 
 def token_command(template: str) -> Callable[[str], str]:
@@ -146,7 +151,7 @@ def local_shop(
     **cloud_options: Any,
 ) -> Iterator[tuple[Shop, LocalCloud]]:
     """The local cloud with every stack deployed and the catalog loaded; stopped on exit, also
-    when a stack fails (`RuntimeError` naming it). `on_deployed(stack, functions, seconds)`
+    when a stack fails (`ShopNotStarted` naming it). `on_deployed(stack, functions, seconds)`
     reports each stack as it lands."""
     with LocalCloud(
         state_dir=state_dir,
@@ -158,8 +163,9 @@ def local_shop(
             started = time.monotonic()
             stack = cloud.deploy(stack_dir)
             if stack is None:
-                raise RuntimeError(
-                    "; ".join(f"{f.source_dir.name}: {f.error}" for f in cloud.failures)
+                raise ShopNotStarted(
+                    "not deployed: "
+                    + "; ".join(f"{f.source_dir.name}: {f.error}" for f in cloud.failures)
                 )
             on_deployed(stack.name, len(stack.functions), time.monotonic() - started)
         file = cloud.write_endpoints()
