@@ -624,3 +624,58 @@ def test_failures_on_cue_answer_as_stripes_outages_and_keep_nothing(
         (200, "order:o-1:pi:v1"),
     ]
     assert [i.id for i in client.v1.payment_intents.list().data].count(intent.id) == 1
+
+
+def test_a_browsers_preflight_is_answered_as_stripe_answers_it(fake: FakeStripe) -> None:
+    # Given a page on another origin about to confirm an intent with the publishable key
+    preflight = urllib.request.Request(
+        f"{fake.url}/v1/payment_intents/pi_123/confirm",
+        method="OPTIONS",
+        headers={
+            "Origin": "http://localhost:8080",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+
+    # When the browser sends its preflight (it carries no Authorization)
+    with urllib.request.urlopen(preflight, timeout=10) as answer:
+        status, headers = answer.status, answer.headers
+
+    # Then it may send the POST with the headers it asked for
+    assert status == 204
+    assert headers["Access-Control-Allow-Origin"] == "http://localhost:8080"
+    assert "POST" in headers["Access-Control-Allow-Methods"]
+    assert headers["Access-Control-Allow-Headers"] == "authorization,content-type"
+    assert headers["Access-Control-Max-Age"] == "300"
+    assert fake.requests == []
+
+
+def test_every_answer_lets_a_page_on_any_origin_read_it(
+    fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    # Given an intent, confirmed from a page with the publishable key, and a refused request
+    intent = client.v1.payment_intents.create(eur_20(automatic_payment_methods=NO_REDIRECTS))
+    confirm = urllib.request.Request(
+        f"{fake.url}/v1/payment_intents/{intent.id}/confirm",
+        data=f"payment_method=pm_card_visa&client_secret={intent.client_secret}".encode(),
+        headers={
+            "Authorization": f"Bearer {fake.publishable_key}",
+            "Origin": "http://localhost:8080",
+        },
+    )
+    refused = urllib.request.Request(f"{fake.url}/v1/events", headers={"Origin": "http://x.test"})
+
+    # When Stripe answers both
+    with urllib.request.urlopen(confirm, timeout=10) as answer:
+        confirmed = answer.headers
+    with pytest.raises(urllib.error.HTTPError) as unauthenticated:
+        urllib.request.urlopen(refused, timeout=10)
+    with unauthenticated.value as error:
+        status, refusal = error.code, error.headers
+
+    # Then both carry Stripe's CORS headers: `*`, and the request id readable by the page
+    for headers in (confirmed, refusal):
+        assert headers["Access-Control-Allow-Origin"] == "*"
+        assert "Request-Id" in headers["Access-Control-Expose-Headers"]
+    assert status == 401

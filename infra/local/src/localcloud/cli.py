@@ -21,7 +21,8 @@ from localcloud.endpoints import START_HINT, CloudNotRunning, running_endpoints
 from localcloud.logs import terminal_handler
 
 DEFAULT_STATE_DIR = Path(".localcloud")
-DEFAULT_AUDIENCE = "localcloud"
+# What `make up` serves the storefront on: the origin the BFF's local stage allows by default.
+DEFAULT_STOREFRONT_PORT = 8080
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,9 +51,26 @@ def main(argv: list[str] | None = None) -> int:
         "(LOCALCLOUD_LAMBDA_CONCURRENCY, else the Lambda host's DEFAULT_CONCURRENCY)",
     )
 
+    up.add_argument(
+        "--storefront",
+        type=Path,
+        help="a folder with the storefront's index.html, served with its config.json and a sign-in",
+    )
+    up.add_argument(
+        "--storefront-port",
+        type=int,
+        default=DEFAULT_STOREFRONT_PORT,
+        help="the port the storefront is served on (0: any free one)",
+    )
+    up.add_argument(
+        "--storefront-api",
+        help="STACK:PATH of the GraphQL route the storefront calls "
+        "(else the local cloud's STOREFRONT_API)",
+    )
+
     token = commands.add_parser("token", help="print a bearer token for a customer")
     token.add_argument("customer")
-    token.add_argument("--audience", default=DEFAULT_AUDIENCE)
+    token.add_argument("--audience", help="else the customers' audience, as the storefront's")
 
     trail = commands.add_parser(
         "trail", help="show every event of one order (partition key) in time order"
@@ -97,10 +115,10 @@ def _run(arguments: Any) -> int:
     if arguments.command == "up":
         return _up(arguments)
     if arguments.command == "token":
-        from localcloud.http_api import LocalSigningKey
+        from localcloud.http_api import CUSTOMER_AUDIENCE, LocalSigningKey
 
         key = LocalSigningKey.load_or_create(arguments.state_dir / "jwt-key.json")
-        print(key.token(arguments.customer, audience=arguments.audience))
+        print(key.token(arguments.customer, audience=arguments.audience or CUSTOMER_AUDIENCE))
         return 0
     if arguments.command == "faults":
         try:
@@ -196,7 +214,7 @@ def _faults(arguments: Any, endpoints: dict[str, Any]) -> int:
 
 
 def _up(arguments: Any) -> int:
-    from localcloud.cloud import LocalCloud
+    from localcloud.cloud import STOREFRONT_API, LocalCloud
     from localcloud.lambda_ import DEFAULT_CONCURRENCY
 
     try:
@@ -220,8 +238,18 @@ def _up(arguments: Any) -> int:
         stage=arguments.stage,
         stripe_webhook=arguments.stripe_webhook,
         lambda_concurrency=int(arguments.lambda_concurrency or DEFAULT_CONCURRENCY),
+        storefront=arguments.storefront,
+        storefront_port=arguments.storefront_port,
+        storefront_api=arguments.storefront_api or STOREFRONT_API,
     )
-    with cloud:
+    try:
+        cloud.start()
+    except OSError as error:
+        # The storefront's folder has no index.html, or its port is taken (another `make up`?).
+        cloud.stop()
+        print(f"localcloud: not started: {error}", file=sys.stderr)
+        return 1
+    try:
         for stack_dir in arguments.stacks:
             if stopping.is_set():
                 break
@@ -237,7 +265,11 @@ def _up(arguments: Any) -> int:
         path = cloud.write_endpoints()
         print(json.dumps(cloud.endpoints(), indent=2), flush=True)
         print(f"endpoints written to {path}; Ctrl-C stops the local cloud", flush=True)
+        if cloud.site is not None:
+            print(f"storefront: {cloud.site.public_url}", flush=True)
         stopping.wait()
+    finally:
+        cloud.stop()
     return 1 if cloud.failures else 0
 
 

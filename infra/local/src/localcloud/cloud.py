@@ -17,18 +17,24 @@ from localcloud.endpoints import remove_endpoints, write_endpoints
 from localcloud.event_sources import EventSourceRunner
 from localcloud.eventbridge import RuleDelivery
 from localcloud.eventbridge.put_events import EventsApiServer
-from localcloud.http_api import HttpApiServer, LocalSigningKey
+from localcloud.http_api import CUSTOMER_AUDIENCE, HttpApiServer, LocalSigningKey
 from localcloud.lambda_.functions import FunctionSpec
 from localcloud.lambda_.host import DEFAULT_CONCURRENCY, LambdaHost
 from localcloud.lambda_.invoke_api import LambdaApiServer
 from localcloud.lifecycle import Part
 from localcloud.logs import LOG_FILE, PREVIOUS_LOG_FILE, file_handler
 from localcloud.moto import MotoServer
+from localcloud.site import StorefrontSite
 from localcloud.stripe import FakeStripe
 from localcloud.timers import ScheduleRunner, TtlSweeper
 from localcloud.trail import PREVIOUS_TRAIL_FILE, TRAIL_FILE, EventTrail
 
 logger = logging.getLogger(__name__)
+
+# "<service>:<path>" of the GraphQL route a storefront calls: the shop's backend for frontend.
+STOREFRONT_API = "order-bff:/graphql"
+# The stage parameter of that service's serverless.yml naming the one origin its CORS allows.
+STOREFRONT_ORIGIN_PARAM = "storefrontOrigin"
 
 
 @dataclass
@@ -49,6 +55,13 @@ class LocalCloud(Part):
     stripe_webhook: str | None = None
     # The most execution environments of one function that reserves none (decision 0017).
     lambda_concurrency: int = DEFAULT_CONCURRENCY
+    # A folder with a storefront's index.html, served on `storefront_port` (0: any free one), its
+    # config.json pointing at `storefront_api`; every stack is packaged with the site's origin as
+    # `storefrontOrigin`, so the API's CORS allows exactly that origin (decision 0020).
+    storefront: Path | None = None
+    storefront_port: int = 0
+    storefront_api: str = STOREFRONT_API
+    site: StorefrontSite | None = None
     stacks: list[DeployedStack] = field(default_factory=list)
     failures: list[StackFailure] = field(default_factory=list)
     http_apis: dict[str, HttpApiServer] = field(default_factory=dict)
@@ -62,6 +75,15 @@ class LocalCloud(Part):
         # A cloud killed with -9 left its endpoints behind: until this one has written its own,
         # nobody should find a cloud here.
         remove_endpoints(self.state_dir)
+        # First, so that a taken port or a folder without a storefront stops the start at once;
+        # and the site's origin is known before any stack is packaged.
+        if self.storefront is not None:
+            self.site = StorefrontSite(
+                self.storefront,
+                config=self.storefront_config,
+                issue_token=self._customer_token,
+                port=self.storefront_port,
+            )
         # Each run starts a trail and a log of its own; the previous run's are kept aside, once.
         _keep_aside(self.state_dir / TRAIL_FILE, self.state_dir / PREVIOUS_TRAIL_FILE)
         _keep_aside(self.state_dir / LOG_FILE, self.state_dir / PREVIOUS_LOG_FILE)
@@ -97,6 +119,8 @@ class LocalCloud(Part):
         ).start()
         self.ttl.start()
         self.schedules.start()
+        if self.site is not None:
+            self.site.start()
         logger.info("local cloud started", extra={"aws": self.aws.endpoint})
         return self
 
@@ -108,6 +132,7 @@ class LocalCloud(Part):
                 stage=self.stage,
                 output_dir=self.state_dir / "packages" / source_dir.resolve().name,
                 serverless=self.serverless,
+                params=self._stack_params(),
             )
             stack = deploy(self.aws, packaged, code_root=self.state_dir / "functions")
         except (DeployError, TemplateError) as error:
@@ -165,7 +190,29 @@ class LocalCloud(Part):
             "faults": outputs.get("FaultTableName"),
             "faultQueue": outputs.get("FaultQueueUrl"),
             "http": {service: server.url for service, server in sorted(self.http_apis.items())},
+            "storefront": None if self.site is None else self.site.public_url,
         }
+
+    def storefront_config(self) -> dict[str, Any]:
+        """The storefront's `config.json`: where its API, Stripe and its sign-in are. The API is
+        None until the stack serving it is deployed."""
+        service, _, path = self.storefront_api.partition(":")
+        server = self.http_apis.get(service)
+        return {
+            "graphqlUrl": None
+            if server is None
+            else server.url.rstrip("/") + "/" + path.lstrip("/"),
+            "stripeUrl": self.stripe.url,
+            "stripePublishableKey": self.stripe.publishable_key,
+            "signInUrl": "/sign-in",
+        }
+
+    def _customer_token(self, customer: str) -> str:
+        return self.signing_key.token(customer, audience=CUSTOMER_AUDIENCE)
+
+    def _stack_params(self) -> dict[str, str]:
+        # Passed to every stack: osls ignores a param a serverless.yml does not use.
+        return {} if self.site is None else {STOREFRONT_ORIGIN_PARAM: self.site.origin}
 
     def write_endpoints(self) -> Path:
         """`endpoints.json`, written whole once the stacks are deployed: its existence means "up"
@@ -179,6 +226,7 @@ class LocalCloud(Part):
             # First, so that no command finds a cloud that is going away.
             remove_endpoints(self.state_dir)
         for part in (
+            getattr(self, "site", None),
             *self.http_apis.values(),
             getattr(self, "stripe", None),
             getattr(self, "lambda_api", None),

@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,16 @@ class Package:
         return sorted(self.directory.glob("*.zip"))
 
 
-def package(source_dir: Path, *, stage: str, output_dir: Path, serverless: Path) -> Package:
-    """Run `serverless package` (offline) for the stack in `source_dir`."""
+def package(
+    source_dir: Path,
+    *,
+    stage: str,
+    output_dir: Path,
+    serverless: Path,
+    params: Mapping[str, str] | None = None,
+) -> Package:
+    """Run `serverless package` (offline) for the stack in `source_dir`. `params` are passed as
+    `--param name=value`, which outrank the stage's own `params:` in the serverless.yml."""
     output_dir = output_dir.resolve()  # the CLI runs in the stack's folder
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -50,8 +59,17 @@ def package(source_dir: Path, *, stage: str, output_dir: Path, serverless: Path)
     (placeholder / "python" / "README.txt").write_text(
         "The local cloud's stand-in for a dependencies layer: it deploys no layer.\n"
     )
+    param_options = [f"--param={name}={value}" for name, value in sorted((params or {}).items())]
     completed = subprocess.run(
-        [str(serverless), "package", "--stage", stage, "--package", str(output_dir)],
+        [
+            str(serverless),
+            "package",
+            "--stage",
+            stage,
+            "--package",
+            str(output_dir),
+            *param_options,
+        ],
         cwd=source_dir,
         capture_output=True,
         text=True,

@@ -29,9 +29,10 @@ from localcloud.http_api.routes import (
     routes_from_template,
 )
 from localcloud.http_api.server import HttpApiServer
-from localcloud.http_api.signing_key import InvalidToken, LocalSigningKey
+from localcloud.http_api.signing_key import CUSTOMER_AUDIENCE, InvalidToken, LocalSigningKey
 
 __all__ = [
+    "CUSTOMER_AUDIENCE",
     "HttpApiServer",
     "InvalidToken",
     "JwtAuthorizer",

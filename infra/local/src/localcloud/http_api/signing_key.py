@@ -20,6 +20,9 @@ from joserfc.jwk import RSAKey
 logger = logging.getLogger(__name__)
 
 DEFAULT_ISSUER = "https://localcloud.local/"
+# The audience of the tokens a customer signs in with (`make token`, the storefront's sign-in): the
+# `jwtAudience` the services' local stage expects.
+CUSTOMER_AUDIENCE = "localcloud"
 ALGORITHM = "RS256"
 
 

@@ -33,6 +33,20 @@ from localcloud.stripe.webhooks import Pending, WebhookDelivery, WebhookSender
 
 logger = logging.getLogger(__name__)
 
+# The CORS headers api.stripe.com sends on every answer, so that Stripe.js (or a page's own fetch
+# with the publishable key) reads them from any origin. No cookie is ever used: the key is the
+# credential, so `*` is what Stripe answers and what is safe here.
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Credentials": "true",
+    "Access-Control-Allow-Methods": "GET, HEAD, PUT, PATCH, POST, DELETE",
+    "Access-Control-Expose-Headers": (
+        "Request-Id, Stripe-Manage-Version, X-Stripe-External-Auth-Required, "
+        "X-Stripe-Privileged-Session-Required"
+    ),
+    "Access-Control-Max-Age": "300",
+}
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -50,6 +64,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         cast(_Server, self.server).fake._serve(self, "DELETE")
+
+    def do_OPTIONS(self) -> None:
+        _preflight(self)
 
     def log_message(self, format: str, *args: Any) -> None:
         # The stdlib writes access lines to stderr; route them through logging instead.
@@ -258,7 +275,8 @@ class FakeStripe(Part):
         http.send_header("Content-Length", str(len(response.body)))
         http.send_header("Request-Id", request_id)
         http.send_header("Stripe-Version", http.headers.get("Stripe-Version") or API_VERSION)
-        http.send_header("Access-Control-Allow-Origin", "*")
+        for name, value in CORS_HEADERS.items():
+            http.send_header(name, value)
         http.send_header("Cache-Control", "no-cache, no-store")
         # Closing each connection lets stop() return without clients holding threads open.
         http.send_header("Connection", "close")
@@ -267,3 +285,20 @@ class FakeStripe(Part):
         http.end_headers()
         http.wfile.write(response.body)
         http.close_connection = True
+
+
+def _preflight(http: BaseHTTPRequestHandler) -> None:
+    """A browser's CORS preflight, answered as Stripe answers it: 204, no authentication (a
+    preflight carries no Authorization), the request's origin and asked-for headers allowed."""
+    headers = {**CORS_HEADERS, "Access-Control-Allow-Origin": http.headers.get("Origin") or "*"}
+    asked = http.headers.get("Access-Control-Request-Headers")
+    if asked:
+        headers["Access-Control-Allow-Headers"] = asked
+    http.send_response(204)
+    for name, value in headers.items():
+        http.send_header(name, value)
+    http.send_header("Vary", "Origin")
+    http.send_header("Content-Length", "0")
+    http.send_header("Connection", "close")
+    http.end_headers()
+    http.close_connection = True
