@@ -7,7 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 from localcloud.cloud import LocalCloud
-from shop_e2e.shop import Shop, local_shop
+from shop_e2e.shop import ROOT, Shop, local_shop
+
+# The storefront the local shop serves, on a free port of its own (the browser test drives it).
+STOREFRONT = ROOT / "frontend-stubs" / "storefront"
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +19,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shop, Lo
     if deployed is not None:
         yield deployed, None
         return
-    with local_shop(tmp_path_factory.mktemp("localcloud")) as (local, cloud):
+    with local_shop(tmp_path_factory.mktemp("localcloud"), storefront=STOREFRONT) as (
+        local,
+        cloud,
+    ):
         local.load_catalog()
         yield local, cloud
 

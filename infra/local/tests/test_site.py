@@ -93,7 +93,8 @@ def test_the_folders_files_are_served_with_their_content_types(site: StorefrontS
     styles = fetch(site.url + "/styles.css")
 
     # Then each is the folder's file, typed so that the browser runs an ES module and applies CSS
-    assert page[0] == 200 and page[2] == b"<!doctype html><title>shop</title>"
+    assert page[0] == 200
+    assert page[2] == b"<!doctype html><title>shop</title>"
     assert page[1]["Content-Type"] == "text/html; charset=utf-8"
     assert script[2] == b"export const shop = 1;\n"
     assert script[1]["Content-Type"].split(";")[0] in {"text/javascript", "application/javascript"}
@@ -151,7 +152,7 @@ def test_the_origin_is_localhost_on_the_sites_port(site: StorefrontSite) -> None
 
 
 def test_a_folder_without_index_html_is_refused_with_its_name(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no storefront in .*empty: it has no index.html"):
+    with pytest.raises(FileNotFoundError, match=r"no storefront in .*empty: it has no index\.html"):
         StorefrontSite(tmp_path / "empty", config=dict, issue_token=str)
 
 
