@@ -89,8 +89,8 @@ package: setup ## Package every stack with osls (offline) and every library as a
 bench: setup ## Print the benchmark figures of every member that has some
 	@for member in $(MEMBERS); do $(MAKE) -C $$member bench; done
 
-up: setup ## The local cloud in the foreground, every stack deployed; endpoints in .localcloud/endpoints.json
-	$(RUN) localcloud up $(STACKS) --stripe-webhook stripe-esg:/stripe/webhook
+up: setup ## The local cloud in the foreground, every stack deployed, the storefront served; endpoints in .localcloud/endpoints.json
+	$(RUN) localcloud up $(STACKS) --stripe-webhook stripe-esg:/stripe/webhook --storefront frontend-stubs/storefront
 
 seed: ## Load every service's demo data into the running local cloud (each publishes it as events)
 	$(call in_every_member_offering,seed)

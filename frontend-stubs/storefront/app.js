@@ -290,7 +290,8 @@ async function follow(orderId) {
       renderOrder(order);
       if (TERMINAL.has(order.status)) {
         following = null;
-        loadMyOrders().catch(showError);
+        // Its stock is committed or back: the catalog's numbers have moved.
+        Promise.all([loadMyOrders(), loadProducts()]).catch(showError);
         return;
       }
     } catch (error) {

@@ -4,6 +4,8 @@ import base64
 import json
 import socket
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,12 +23,15 @@ from shop_sealing import KmsSealer, Unsealable
 ROOT = Path(__file__).resolve().parents[3]
 EVENT_HUB = ROOT / "infra" / "event-hub"
 SAMPLE_LISTENER = Path(__file__).parent / "stacks" / "sample-listener"
+STOREFRONT = ROOT / "frontend-stubs" / "storefront"
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     with LocalCloud(
-        state_dir=tmp_path_factory.mktemp("localcloud"), serverless=ROOT / "make" / "serverless"
+        state_dir=tmp_path_factory.mktemp("localcloud"),
+        serverless=ROOT / "make" / "serverless",
+        storefront=STOREFRONT,
     ) as local_cloud:
         assert local_cloud.deploy(EVENT_HUB) is not None, local_cloud.failures
         assert local_cloud.deploy(SAMPLE_LISTENER) is not None, local_cloud.failures
@@ -127,6 +132,73 @@ def test_the_endpoints_say_where_everything_is(cloud: LocalCloud) -> None:
     assert endpoints["faults"] == "event-hub-local-faults"
     assert endpoints["faultQueue"].endswith("/event-hub-local-faults")
     assert endpoints["http"] == {}
+    assert cloud.site is not None
+    assert endpoints["storefront"] == cloud.site.public_url
+    assert endpoints["storefront"].startswith("http://localhost:")
+
+
+def test_the_storefront_is_served_with_a_config_of_the_clouds_endpoints(cloud: LocalCloud) -> None:
+    # Given the cloud serving the storefront, and no stack serving its API (`storefront_api`)
+    assert cloud.site is not None
+
+    # When the browser loads the page and its config.json
+    with urllib.request.urlopen(cloud.site.url + "/", timeout=10) as answer:
+        page = answer.read().decode()
+    with urllib.request.urlopen(cloud.site.url + "/config.json", timeout=10) as answer:
+        config = json.loads(answer.read())
+
+    # Then the config points at this cloud's Stripe, its API not deployed yet
+    assert "<title>autonomous-shop" in page
+    assert config == {
+        "graphqlUrl": None,
+        "stripeUrl": cloud.stripe.url,
+        "stripePublishableKey": cloud.stripe.publishable_key,
+        "signInUrl": "/sign-in",
+    }
+
+
+def test_every_stack_is_packaged_with_the_storefronts_origin(
+    cloud: LocalCloud, tmp_path: Path
+) -> None:
+    # Given a stack whose HTTP API's CORS allows its stage's `storefrontOrigin` only
+    stack = tmp_path / "storefront-api"
+    stack.mkdir()
+    (stack / "handler.py").write_text("def handle(event, context):\n    return {}\n")
+    (stack / "serverless.yml").write_text(
+        "service: storefront-api\nframeworkVersion: '4'\n"
+        "params:\n  default:\n    storefrontOrigin: http://localhost:8080\n"
+        "provider:\n  name: aws\n  runtime: python3.13\n  region: eu-west-1\n"
+        "  httpApi:\n    cors:\n      allowedOrigins: ['${param:storefrontOrigin}']\n"
+        "functions:\n  api:\n    handler: handler.handle\n"
+        "    events: [{httpApi: {method: POST, path: /graphql}}]\n"
+    )
+
+    # When the cloud deploys it
+    deployed = cloud.deploy(stack)
+
+    # Then its API answers a preflight from the storefront's origin, and from no other
+    assert deployed is not None, cloud.failures
+    api = cloud.http_apis["storefront-api"]
+    assert cloud.site is not None
+    allowed = preflight(api.url + "/graphql", cloud.site.origin)
+    assert allowed.get("access-control-allow-origin") == cloud.site.origin
+    assert "access-control-allow-origin" not in preflight(
+        api.url + "/graphql", "http://localhost:8080"
+    )
+
+
+def preflight(url: str, origin: str) -> dict[str, str]:
+    request = urllib.request.Request(
+        url,
+        method="OPTIONS",
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return {name.lower(): value for name, value in answer.headers.items()}
+    except urllib.error.HTTPError as error:
+        with error:
+            return {name.lower(): value for name, value in error.headers.items()}
 
 
 def test_a_stack_the_transform_cannot_handle_is_reported_and_the_cloud_keeps_running(
