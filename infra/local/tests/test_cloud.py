@@ -2,6 +2,7 @@
 
 import base64
 import json
+import signal
 import socket
 import time
 import urllib.error
@@ -576,3 +577,52 @@ def test_an_ended_invocation_wakes_the_pollers_of_its_own_stacks_table_streams(
 
     # Then only its own stack's table stream was woken
     assert woken == ["svc-stream"]
+
+
+@pytest.fixture
+def signal_handlers() -> Iterator[None]:
+    """`up` takes SIGINT and SIGTERM for its own shutdown: pytest gets its own back after."""
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for number, handler in saved.items():
+        signal.signal(number, handler)
+
+
+@pytest.mark.usefixtures("signal_handlers")
+def test_up_refuses_to_start_when_the_storefronts_port_is_taken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the storefront's port held by another process (another `make up`, say)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+
+        # When the cloud is started with its storefront on that port
+        up = ["up", str(EVENT_HUB), "--storefront", str(STOREFRONT)]
+        status = cli.main(["--state-dir", str(tmp_path), *up, "--storefront-port", str(port)])
+
+    # Then it stops at once, saying which port and how to pick another, and leaves no endpoints
+    assert status == 1
+    error = capsys.readouterr().err
+    assert f"the storefront's port {port}: --storefront-port picks another" in error
+    assert not (tmp_path / "endpoints.json").exists()
+
+
+@pytest.mark.usefixtures("signal_handlers")
+def test_up_refuses_a_storefront_folder_without_index_html(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = cli.main(
+        [
+            "--state-dir",
+            str(tmp_path / "state"),
+            "up",
+            str(EVENT_HUB),
+            "--storefront",
+            str(tmp_path),
+        ]
+    )
+
+    assert status == 1
+    assert "it has no index.html" in capsys.readouterr().err

@@ -7,6 +7,7 @@ the state dir, and says in one line how to start one when there is none."""
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -247,7 +248,10 @@ def _up(arguments: Any) -> int:
     except OSError as error:
         # The storefront's folder has no index.html, or its port is taken (another `make up`?).
         cloud.stop()
-        print(f"localcloud: not started: {error}", file=sys.stderr)
+        hint = ""
+        if arguments.storefront is not None and error.errno == errno.EADDRINUSE:
+            hint = f" (the storefront's port {arguments.storefront_port}: --storefront-port picks another)"
+        print(f"localcloud: not started: {error}{hint}", file=sys.stderr)
         return 1
     try:
         for stack_dir in arguments.stacks:
