@@ -141,7 +141,10 @@ function renderProducts(products) {
       type: "number", min: 1, value: 1, className: "quantity",
       ariaLabel: `Quantity of ${product.name}`, dataset: { testid: `quantity-${product.sku}` },
     });
-    const order = element("button", { type: "button", textContent: "Order", dataset: { testid: `order-${product.sku}` } });
+    const order = element("button", {
+      type: "button", textContent: "Order", ariaLabel: `Order ${product.name}`,
+      dataset: { testid: `order-${product.sku}` },
+    });
     action(order, () => placeOrder(product.sku, Number(quantity.value)));
     return element("tr", { dataset: { testid: `product-${product.sku}` } },
       element("td", {}, element("span", { className: "name", textContent: product.name }),
@@ -188,7 +191,7 @@ function renderOrder(order) {
 function renderMyOrders(orders) {
   $("no-orders").hidden = orders.length > 0;
   $("my-orders").tBodies[0].replaceChildren(...orders.map((order) => {
-    const view = element("button", { type: "button", className: "quiet", textContent: "View" });
+    const view = element("button", { type: "button", className: "quiet", textContent: "View", ariaLabel: `View order ${order.id}` });
     action(view, () => {
       $("payment-message").hidden = true;
       return follow(order.id);
