@@ -224,3 +224,16 @@ def test_a_post_anywhere_but_the_sign_in_is_refused(site: StorefrontSite) -> Non
 
     assert status == 405
     assert json.loads(raw) == {"message": "POST only to /sign-in"}
+
+
+def test_a_sign_in_with_a_bad_content_length_is_a_400(site: StorefrontSite) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", site.port, timeout=10)
+    connection.putrequest("POST", "/sign-in")
+    connection.putheader("Content-Length", "many")
+    connection.endheaders()
+    response = connection.getresponse()
+    body = json.loads(response.read())
+    connection.close()
+
+    assert response.status == 400
+    assert body == {"message": "bad Content-Length"}

@@ -117,12 +117,11 @@ class StorefrontSite(HttpPart):
         path = urllib.parse.unquote(urllib.parse.urlsplit(request_path).path)
         if "\x00" in path:
             return None
-        relative = path.lstrip("/") or "index.html"
-        candidate = (self.folder / relative).resolve()
+        candidate = (self.folder / path.lstrip("/")).resolve()
+        if candidate.is_dir():
+            candidate = (candidate / "index.html").resolve()
         if not candidate.is_relative_to(self.folder):
             return None
-        if candidate.is_dir():
-            candidate = candidate / "index.html"
         return candidate if candidate.is_file() else None
 
     def _get(self, http: BaseHTTPRequestHandler, *, with_body: bool) -> None:
@@ -140,7 +139,14 @@ class StorefrontSite(HttpPart):
         _answer(http, HTTPStatus.OK, file.read_bytes(), content_type, with_body=with_body)
 
     def _post(self, http: BaseHTTPRequestHandler) -> None:
-        length = int(http.headers.get("Content-Length") or 0)
+        try:
+            length = int(http.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            http.close_connection = True
+            _answer_json(http, HTTPStatus.BAD_REQUEST, {"message": "bad Content-Length"})
+            return
         if urllib.parse.urlsplit(http.path).path != SIGN_IN_PATH:
             # The body is left unread: the connection cannot carry another request.
             http.close_connection = True
