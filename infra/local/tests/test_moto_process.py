@@ -359,3 +359,76 @@ def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(aws: Aws) 
         ("INSERT", "b"),
         ("INSERT", "d"),
     ]
+
+
+EVERY_KIND_OF_ITEM = {
+    "pk": {"S": "ORDER#1"},
+    "empty": {"S": ""},
+    "amount": {"N": "12.50"},
+    "secret": {"B": b"\x00sealed\xff"},
+    "tags": {"SS": ["a", "b"]},
+    "counts": {"NS": ["1", "2"]},
+    "blobs": {"BS": [b"x", b"y"]},
+    "gone": {"NULL": True},
+    "paid": {"BOOL": False},
+    "history": {
+        "L": [
+            {"M": {"type": {"S": "order-placed"}, "at": {"N": "1"}, "raw": {"B": b"\x01"}}},
+            {"L": []},
+            {"M": {}},
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "result"),
+    [
+        ("dynamodb", "GetItem", {"Item": EVERY_KIND_OF_ITEM}),
+        ("dynamodb", "Query", {"Items": [EVERY_KIND_OF_ITEM] * 3, "Count": 3, "ScannedCount": 3}),
+        (
+            "dynamodbstreams",
+            "GetRecords",
+            {
+                "Records": [
+                    {
+                        "eventID": "1",
+                        "eventName": "MODIFY",
+                        "dynamodb": {
+                            "Keys": {"pk": {"S": "ORDER#1"}},
+                            "NewImage": EVERY_KIND_OF_ITEM,
+                            "SequenceNumber": "100",
+                        },
+                    }
+                ]
+            },
+        ),
+    ],
+)
+def test_attribute_values_serialize_as_botocore_s_model_does(
+    service: str, operation: str, result: dict[str, Any]
+) -> None:
+    # Given the response serializer of a DynamoDB operation, and the same serializer going member
+    # by member through the model, as moto did before the fix
+    from moto.core.serialize import (
+        JSONSerializer,
+        ResponseSerializer,
+        XFormedAttributePicker,
+    )
+    from moto.core.utils import get_service_model
+
+    class MemberByMember(JSONSerializer):
+        _serialize_type_structure = ResponseSerializer._serialize_type_structure
+
+    model = get_service_model(service).operation_model(operation)
+
+    def serialize(serializer_class: type[JSONSerializer]) -> Any:
+        serializer = serializer_class(operation_model=model, value_picker=XFormedAttributePicker())
+        return json.loads(serializer.serialize(result)["body"])
+
+    # When the response is serialized both ways
+    fast, slow = serialize(JSONSerializer), serialize(MemberByMember)
+
+    # Then the answers are the same, binary values base64-encoded in both
+    assert fast == slow
+    assert '"B": "AHNlYWxlZP8="' in json.dumps(fast)  # b"\x00sealed\xff"
