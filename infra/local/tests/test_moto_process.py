@@ -432,3 +432,81 @@ def test_attribute_values_serialize_as_botocore_s_model_does(
     # Then the answers are the same, binary values base64-encoded in both
     assert fast == slow
     assert '"B": "AHNlYWxlZP8="' in json.dumps(fast)  # b"\x00sealed\xff"
+
+
+def test_queries_answer_the_partition_or_index_key_in_key_order_page_by_page(
+    aws_in_process: None,
+) -> None:
+    # Given a table of orders in several partitions, with an index by customer
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="orders",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": kind}
+            for name, kind in (("pk", "S"), ("sk", "S"), ("customer", "S"), ("placed", "N"))
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-customer",
+                "KeySchema": [
+                    {"AttributeName": "customer", "KeyType": "HASH"},
+                    {"AttributeName": "placed", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for order in range(12):
+        for event in (3, 1, 2):
+            dynamodb.put_item(
+                TableName="orders",
+                Item={
+                    "pk": {"S": f"ORDER#{order:02}"},
+                    "sk": {"S": f"EVENT#{event}"},
+                    "customer": {"S": f"c{order % 3}"},
+                    "placed": {"N": str(100 - order * 3 - event)},
+                },
+            )
+
+    def pages(**request: Any) -> list[list[tuple[str, str]]]:
+        found, start = [], None
+        while True:
+            page = dynamodb.query(
+                TableName="orders",
+                Limit=2,
+                **request,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            found.append([(item["pk"]["S"], item["sk"]["S"]) for item in page["Items"]])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
+
+    # When one partition and one customer are queried, a page of two at a time, both ways
+    order = pages(
+        KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "ORDER#04"}}
+    )
+    newest_first = pages(
+        IndexName="by-customer",
+        KeyConditionExpression="customer = :c AND placed < :before",
+        ExpressionAttributeValues={":c": {"S": "c1"}, ":before": {"N": "90"}},
+        ScanIndexForward=False,
+    )
+    missing = pages(
+        KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "ORDER#99"}}
+    )
+
+    # Then each answers its own items only, in key order, across pages
+    assert order == [[("ORDER#04", "EVENT#1"), ("ORDER#04", "EVENT#2")], [("ORDER#04", "EVENT#3")]]
+    flat = [key for page in newest_first for key in page]
+    # c1 has orders 1, 4, 7, 10; placed = 100 - 3 * order - event, below 90 from order 4 on.
+    assert flat == [
+        (f"ORDER#{order:02}", f"EVENT#{event}") for order in (4, 7, 10) for event in (1, 2, 3)
+    ]
+    assert all(len(page) <= 2 for page in newest_first)
+    assert missing == [[]]
