@@ -343,7 +343,7 @@ def _query_reads_only_what_it_can_match() -> None:
     def all_items(table: Any) -> list[Any]:
         scope = getattr(querying, "scope", None)
         if scope is None or scope[0] is not table:
-            return every_item_sorted(table)  # type: ignore[no-any-return]
+            return every_item_sorted(table)
         partition = scope[1]
         if partition is None:
             groups = table.items.values()
