@@ -438,7 +438,7 @@ def test_queries_answer_the_partition_or_index_key_in_key_order_page_by_page(
     aws_in_process: None,
 ) -> None:
     # Given a table of orders in several partitions, with an index by customer
-    dynamodb = boto3.client("dynamodb")
+    dynamodb: Any = boto3.client("dynamodb")
     dynamodb.create_table(
         TableName="orders",
         KeySchema=[
@@ -488,7 +488,7 @@ def test_queries_answer_the_partition_or_index_key_in_key_order_page_by_page(
                 return found
 
     # When one partition and one customer are queried, a page of two at a time, both ways
-    order = pages(
+    one_order = pages(
         KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "ORDER#04"}}
     )
     newest_first = pages(
@@ -502,7 +502,10 @@ def test_queries_answer_the_partition_or_index_key_in_key_order_page_by_page(
     )
 
     # Then each answers its own items only, in key order, across pages
-    assert order == [[("ORDER#04", "EVENT#1"), ("ORDER#04", "EVENT#2")], [("ORDER#04", "EVENT#3")]]
+    assert one_order == [
+        [("ORDER#04", "EVENT#1"), ("ORDER#04", "EVENT#2")],
+        [("ORDER#04", "EVENT#3")],
+    ]
     flat = [key for page in newest_first for key in page]
     # c1 has orders 1, 4, 7, 10; placed = 100 - 3 * order - event, below 90 from order 4 on.
     assert flat == [

@@ -343,7 +343,8 @@ def _query_reads_only_what_it_can_match() -> None:
     def all_items(table: Any) -> list[Any]:
         scope = getattr(querying, "scope", None)
         if scope is None or scope[0] is not table:
-            return every_item_sorted(table)
+            everything: list[Any] = every_item_sorted(table)
+            return everything
         partition = scope[1]
         if partition is None:
             groups = table.items.values()
