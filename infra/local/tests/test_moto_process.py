@@ -359,3 +359,157 @@ def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(aws: Aws) 
         ("INSERT", "b"),
         ("INSERT", "d"),
     ]
+
+
+EVERY_KIND_OF_ITEM = {
+    "pk": {"S": "ORDER#1"},
+    "empty": {"S": ""},
+    "amount": {"N": "12.50"},
+    "secret": {"B": b"\x00sealed\xff"},
+    "tags": {"SS": ["a", "b"]},
+    "counts": {"NS": ["1", "2"]},
+    "blobs": {"BS": [b"x", b"y"]},
+    "gone": {"NULL": True},
+    "paid": {"BOOL": False},
+    "history": {
+        "L": [
+            {"M": {"type": {"S": "order-placed"}, "at": {"N": "1"}, "raw": {"B": b"\x01"}}},
+            {"L": []},
+            {"M": {}},
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "result"),
+    [
+        ("dynamodb", "GetItem", {"Item": EVERY_KIND_OF_ITEM}),
+        ("dynamodb", "Query", {"Items": [EVERY_KIND_OF_ITEM] * 3, "Count": 3, "ScannedCount": 3}),
+        (
+            "dynamodbstreams",
+            "GetRecords",
+            {
+                "Records": [
+                    {
+                        "eventID": "1",
+                        "eventName": "MODIFY",
+                        "dynamodb": {
+                            "Keys": {"pk": {"S": "ORDER#1"}},
+                            "NewImage": EVERY_KIND_OF_ITEM,
+                            "SequenceNumber": "100",
+                        },
+                    }
+                ]
+            },
+        ),
+    ],
+)
+def test_attribute_values_serialize_as_botocore_s_model_does(
+    service: str, operation: str, result: dict[str, Any]
+) -> None:
+    # Given the response serializer of a DynamoDB operation, and the same serializer going member
+    # by member through the model, as moto did before the fix
+    from moto.core.serialize import (
+        JSONSerializer,
+        ResponseSerializer,
+        XFormedAttributePicker,
+    )
+    from moto.core.utils import get_service_model
+
+    class MemberByMember(JSONSerializer):
+        _serialize_type_structure = ResponseSerializer._serialize_type_structure
+
+    model = get_service_model(service).operation_model(operation)
+
+    def serialize(serializer_class: type[JSONSerializer]) -> Any:
+        serializer = serializer_class(operation_model=model, value_picker=XFormedAttributePicker())
+        return json.loads(serializer.serialize(result)["body"])
+
+    # When the response is serialized both ways
+    fast, slow = serialize(JSONSerializer), serialize(MemberByMember)
+
+    # Then the answers are the same, binary values base64-encoded in both
+    assert fast == slow
+    assert '"B": "AHNlYWxlZP8="' in json.dumps(fast)  # b"\x00sealed\xff"
+
+
+def test_queries_answer_the_partition_or_index_key_in_key_order_page_by_page(
+    aws_in_process: None,
+) -> None:
+    # Given a table of orders in several partitions, with an index by customer
+    dynamodb: Any = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="orders",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": kind}
+            for name, kind in (("pk", "S"), ("sk", "S"), ("customer", "S"), ("placed", "N"))
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-customer",
+                "KeySchema": [
+                    {"AttributeName": "customer", "KeyType": "HASH"},
+                    {"AttributeName": "placed", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for order in range(12):
+        for event in (3, 1, 2):
+            dynamodb.put_item(
+                TableName="orders",
+                Item={
+                    "pk": {"S": f"ORDER#{order:02}"},
+                    "sk": {"S": f"EVENT#{event}"},
+                    "customer": {"S": f"c{order % 3}"},
+                    "placed": {"N": str(100 - order * 3 - event)},
+                },
+            )
+
+    def pages(**request: Any) -> list[list[tuple[str, str]]]:
+        found, start = [], None
+        while True:
+            page = dynamodb.query(
+                TableName="orders",
+                Limit=2,
+                **request,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            found.append([(item["pk"]["S"], item["sk"]["S"]) for item in page["Items"]])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
+
+    # When one partition and one customer are queried, a page of two at a time, both ways
+    one_order = pages(
+        KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "ORDER#04"}}
+    )
+    newest_first = pages(
+        IndexName="by-customer",
+        KeyConditionExpression="customer = :c AND placed < :before",
+        ExpressionAttributeValues={":c": {"S": "c1"}, ":before": {"N": "90"}},
+        ScanIndexForward=False,
+    )
+    missing = pages(
+        KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "ORDER#99"}}
+    )
+
+    # Then each answers its own items only, in key order, across pages
+    assert one_order == [
+        [("ORDER#04", "EVENT#1"), ("ORDER#04", "EVENT#2")],
+        [("ORDER#04", "EVENT#3")],
+    ]
+    flat = [key for page in newest_first for key in page]
+    # c1 has orders 1, 4, 7, 10; placed = 100 - 3 * order - event, below 90 from order 4 on.
+    assert flat == [
+        (f"ORDER#{order:02}", f"EVENT#{event}") for order in (4, 7, 10) for event in (1, 2, 3)
+    ]
+    assert all(len(page) <= 2 for page in newest_first)
+    assert missing == [[]]

@@ -58,6 +58,16 @@ def test_the_stream_and_queue_sources_lose_nothing_and_retry_finitely(stack: Pac
         }
 
 
+def test_the_stream_mappings_wait_for_no_batch_and_a_full_one_fits_the_timeout(
+    stack: PackagedStack, resources: dict[str, Any]
+) -> None:
+    # A window would be a wait on every hop of an order (decision 0017); a batch the listener
+    # cannot finish in time is done again whole, in a cold environment.
+    for function in STREAM_FUNCTIONS:
+        assert stack.mapping_of(function).get("MaximumBatchingWindowInSeconds", 0) == 0
+    assert resources["ListenerLambdaFunction"]["Properties"]["Timeout"] == 30
+
+
 def test_every_function_runs_on_the_tested_python_with_its_own_least_privilege_role(
     stack: PackagedStack,
 ) -> None:
