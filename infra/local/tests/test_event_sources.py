@@ -192,6 +192,8 @@ def test_mapping_defaults_follow_the_kind_of_source(arn: str, kind: str, batch_s
         {"FilterCriteria": {"Filters": [{"Pattern": '{"data": "not a list"}'}]}},
         {"FilterCriteria": {"Filters": [{"Pattern": "[1]"}]}},
         {"StartingPosition": "AT_TIMESTAMP"},
+        {"ParallelizationFactor": 11},
+        {"ParallelizationFactor": "0"},
     ],
 )
 def test_a_mapping_lambda_would_reject_is_refused(properties: dict[str, Any]) -> None:
@@ -818,3 +820,143 @@ def test_a_woken_shard_poller_reads_at_once_instead_of_at_its_next_idle_round(
         assert [data_of(r) for r in function.snapshot()[3]] == [{"n": 1}]
     finally:
         runner.stop()
+
+
+# -- parallelization factor --------------------------------------------------------------------
+
+
+def put_keyed(aws: Aws, stream: str, key: str, n: int) -> None:
+    aws.client("kinesis").put_record(
+        StreamARN=stream, Data=json.dumps({"key": key, "n": n}).encode(), PartitionKey=key
+    )
+
+
+def test_a_shard_with_a_parallelization_factor_runs_batches_side_by_side_in_order_per_key(
+    aws: Aws, start
+) -> None:
+    # Given one shard holding three records of each of eight partition keys, and a function that
+    # takes a moment per batch and notes how many batches it is running at once
+    stream = kinesis_stream(aws)
+    keys = [f"order-{k}" for k in range(8)]
+    for n in range(3):
+        for key in keys:
+            put_keyed(aws, stream, key, n)
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def respond(records: Records) -> Answer:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return None
+
+    function = FakeFunction(respond)
+
+    # When the mapping reads it with a parallelization factor of 4, two records a batch
+    mapping = EventSourceMapping.from_properties(
+        {"BatchSize": 2, "StartingPosition": "TRIM_HORIZON", "ParallelizationFactor": 4},
+        function="fn",
+        source_arn=stream,
+    )
+    start(function, mapping)
+
+    # Then every record arrives once, batches ran side by side, and each key's records in order
+    eventually(lambda: sum(len(call) for call in function.snapshot()) == 24, timeout=10)
+    time.sleep(0.1)
+    delivered = [data_of(record) for call in function.snapshot() for record in call]
+    assert len(delivered) == 24
+    assert most[0] > 1
+    for key in keys:
+        assert [item["n"] for item in delivered if item["key"] == key] == [0, 1, 2]
+
+
+def test_a_failing_key_holds_back_only_its_own_lane(aws: Aws, start) -> None:
+    # Given records of many keys on one shard, and a function that always fails a batch holding
+    # the key "poison"
+    stream = kinesis_stream(aws)
+    put_keyed(aws, stream, "poison", 0)
+    keys = [f"order-{k}" for k in range(12)]
+    for key in keys:
+        put_keyed(aws, stream, key, 0)
+
+    def respond(records: Records) -> Answer:
+        if any(data_of(record)["key"] == "poison" for record in records):
+            return error()
+        return None
+
+    function = FakeFunction(respond)
+
+    # When read with a parallelization factor of 3
+    start(
+        function,
+        EventSourceMapping(
+            function="fn",
+            source_arn=stream,
+            batch_size=1,
+            starting_position="TRIM_HORIZON",
+            parallelization_factor=3,
+        ),
+    )
+
+    # Then the keys of the other lanes all arrive while the poison is still being retried
+    def delivered() -> set[str]:
+        return {
+            data_of(record)["key"]
+            for call in function.snapshot()
+            for record in call
+            if data_of(record)["key"] != "poison"
+        }
+
+    eventually(lambda: len(delivered()) >= 4, timeout=10)
+    poisoned_lane_blocked = set(keys) - delivered()
+    assert poisoned_lane_blocked, "the poison's lane should hold back its own keys"
+    assert len(delivered()) + len(poisoned_lane_blocked) == len(keys)
+
+
+def test_a_table_streams_lanes_follow_the_items_partition_key(aws: Aws, start) -> None:
+    # Given a table keyed by order and event, with four events of each of four orders
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(
+        TableName="events",
+        KeySchema=[
+            {"AttributeName": "order", "KeyType": "HASH"},
+            {"AttributeName": "event", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "order", "AttributeType": "S"},
+            {"AttributeName": "event", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    arn = dynamodb.describe_table(TableName="events")["Table"]["LatestStreamArn"]
+    for n in range(4):
+        for order in "abcd":
+            dynamodb.put_item(
+                TableName="events", Item={"order": {"S": order}, "event": {"S": f"e{n}"}}
+            )
+    function = FakeFunction()
+
+    # When read with a parallelization factor of 2
+    start(
+        function,
+        EventSourceMapping(
+            function="fn",
+            source_arn=arn,
+            batch_size=2,
+            starting_position="TRIM_HORIZON",
+            parallelization_factor=2,
+        ),
+    )
+
+    # Then each order's events arrive in order, whatever their sort keys
+    eventually(lambda: sum(len(call) for call in function.snapshot()) == 16, timeout=10)
+    seen: dict[str, list[str]] = {}
+    for call in function.snapshot():
+        for record in call:
+            keys = record["dynamodb"]["Keys"]
+            seen.setdefault(keys["order"]["S"], []).append(keys["event"]["S"])
+    assert seen == {order: ["e0", "e1", "e2", "e3"] for order in "abcd"}

@@ -25,6 +25,8 @@ DEFAULT_QUEUE_BATCH_SIZE = 10
 # ScalingConfig.MaximumConcurrency: the five concurrent batches it starts with (it then scales
 # out with the backlog, which the local cloud does not).
 DEFAULT_QUEUE_CONCURRENCY = 5
+# Lambda's bounds on a stream mapping's ParallelizationFactor (concurrent batches per shard).
+MAX_PARALLELIZATION_FACTOR = 10
 # The most records one GetRecords call returns: 10,000 for Kinesis, 1,000 for DynamoDB Streams.
 
 
@@ -85,7 +87,10 @@ class EventSourceMapping:
       {"batchItemFailures": [{"itemIdentifier": ...}]}: a stream retries from the lowest failed
       record, a queue keeps only the failed messages.
     - `maximum_concurrency` (queues): the most batches in flight at once, ScalingConfig's
-      MaximumConcurrency (streams have one per shard, as Lambda's default ParallelizationFactor 1).
+      MaximumConcurrency.
+    - `parallelization_factor` (streams): how many batches of one shard are in flight at once
+      (1 to 10), each record's batch chosen by its partition key, so the records of one key are
+      still processed in order.
     - `maximum_retry_attempts`, `maximum_record_age_seconds` (streams; -1: unbounded): when to
       give up on a failing batch; `bisect_on_error`: split a failing batch in two and retry the
       halves; `on_failure_arn`: an SQS queue that receives what was given up on.
@@ -99,6 +104,7 @@ class EventSourceMapping:
     filters: tuple[dict[str, Any], ...] = ()
     report_batch_item_failures: bool = False
     maximum_concurrency: int = DEFAULT_QUEUE_CONCURRENCY
+    parallelization_factor: int = 1
     maximum_retry_attempts: int = -1
     maximum_record_age_seconds: int = -1
     bisect_on_error: bool = False
@@ -112,6 +118,11 @@ class EventSourceMapping:
         if self.maximum_concurrency < 1:
             raise ValueError(
                 f"maximum concurrency must be at least 1, not {self.maximum_concurrency}"
+            )
+        if not 1 <= self.parallelization_factor <= MAX_PARALLELIZATION_FACTOR:
+            raise ValueError(
+                f"parallelization factor must be 1 to {MAX_PARALLELIZATION_FACTOR},"
+                f" not {self.parallelization_factor}"
             )
         if self.kind != "sqs" and self.starting_position not in ("LATEST", "TRIM_HORIZON"):
             raise ValueError(f"unsupported starting position {self.starting_position!r}")
@@ -150,6 +161,7 @@ class EventSourceMapping:
                     "MaximumConcurrency", DEFAULT_QUEUE_CONCURRENCY
                 )
             ),
+            parallelization_factor=int(properties.get("ParallelizationFactor", 1)),
             maximum_retry_attempts=int(properties.get("MaximumRetryAttempts", -1)),
             maximum_record_age_seconds=int(properties.get("MaximumRecordAgeInSeconds", -1)),
             bisect_on_error=_flag(properties.get("BisectBatchOnFunctionError", False)),

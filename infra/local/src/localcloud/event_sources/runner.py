@@ -1,5 +1,5 @@
-"""`EventSourceRunner`: every mapping added gets its pollers (one per shard, or one per queue), each
-on a thread of its own, until `stop`."""
+"""`EventSourceRunner`: every mapping added gets its pollers (one per shard and lane of its
+parallelization factor, or one per queue), each on a thread of its own, until `stop`."""
 
 from __future__ import annotations
 
@@ -82,7 +82,9 @@ class EventSourceRunner(Part):
             pollers.append((SqsPoller(self._context, mapping), None))
         else:
             for shard in shards_of(self._context, mapping):
-                pollers.append((ShardPoller(self._context, mapping, shard), shard.shard_id))
+                for lane in range(mapping.parallelization_factor):
+                    lane_poller = ShardPoller(self._context, mapping, shard, lane=lane)
+                    pollers.append((lane_poller, shard.shard_id))
         with self._lock:
             if self._context.stopping.is_set():
                 raise RuntimeError("the event source runner is stopped")

@@ -4,6 +4,7 @@ through the AWS API (`_KinesisShard`, `_DynamoDBShard`) and invoking the functio
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import time
@@ -68,6 +69,9 @@ class _Shard(Protocol):
 
     def sequence_number(self, raw: dict[str, Any]) -> str: ...
 
+    def partition_key(self, record: _Record) -> str:
+        """What Lambda keeps in order when a shard's batches run in parallel."""
+
     def record(self, raw: dict[str, Any], filters: FilterCriteria, consumer: object) -> _Record:
         """The record as the poller handles it, the function's view built and filtered;
         `consumer` is the poller, for the TTL deletes it has claimed."""
@@ -128,6 +132,9 @@ class _KinesisShard:
     def sequence_number(self, raw: dict[str, Any]) -> str:
         return str(raw["SequenceNumber"])
 
+    def partition_key(self, record: _Record) -> str:
+        return str(record.event["kinesis"]["partitionKey"])
+
     def record(
         self,
         raw: dict[str, Any],
@@ -163,6 +170,7 @@ class _DynamoDBShard:
         self._context = context
         self._stream_arn = stream_arn
         self._table = stream_arn.split(":", 5)[5].split("/")[1]
+        self._hash_key: str | None = None
         self.shard_id = shard_id
 
     def read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
@@ -184,6 +192,17 @@ class _DynamoDBShard:
 
     def sequence_number(self, raw: dict[str, Any]) -> str:
         return str(raw["dynamodb"]["SequenceNumber"])
+
+    def partition_key(self, record: _Record) -> str:
+        """The item's partition (hash) key, whatever its sort key: the table's key schema says
+        which attribute it is."""
+        if self._hash_key is None:
+            table = self._context.aws.client("dynamodb").describe_table(TableName=self._table)
+            schema = table["Table"]["KeySchema"]
+            self._hash_key = next(
+                key["AttributeName"] for key in schema if key["KeyType"] == "HASH"
+            )
+        return json.dumps(record.event["dynamodb"]["Keys"].get(self._hash_key), sort_keys=True)
 
     def record(self, raw: dict[str, Any], filters: FilterCriteria, consumer: object) -> _Record:
         change: dict[str, Any] = jsonable(raw["dynamodb"])
@@ -239,12 +258,20 @@ class ShardPoller:
       sent to the on-failure destination (or logged as an error without one) and skipped.
     - With `bisect_on_error` a failed batch is split in two halves retried in order, each with the
       whole retry budget, down to single records.
+    - With a `parallelization_factor` above 1, the shard has that many pollers, its lanes: each
+      reads the whole shard from a checkpoint of its own and keeps only the records whose
+      partition key hashes to its `lane`, so the batches of one shard run side by side while the
+      records of one key stay in order in one lane, and a failing lane holds back only its own
+      keys (as Lambda's concurrent batches per shard do).
     """
 
-    def __init__(self, context: PollContext, mapping: EventSourceMapping, shard: _Shard) -> None:
+    def __init__(
+        self, context: PollContext, mapping: EventSourceMapping, shard: _Shard, *, lane: int = 0
+    ) -> None:
         self._context = context
         self._mapping = mapping
         self._shard = shard
+        self._lane = lane
         self._filters = FilterCriteria(mapping.filters)
         self._limit = min(mapping.batch_size, _READ_LIMIT[mapping.kind])
         self._checkpoint = self._start_after(mapping.starting_position)
@@ -255,7 +282,8 @@ class ShardPoller:
         self._last_invocation: Invocation | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {**mapping_fields(self._mapping), "shard": self._shard.shard_id}
+        lane = {"lane": self._lane} if self._mapping.parallelization_factor > 1 else {}
+        return {**mapping_fields(self._mapping), "shard": self._shard.shard_id, **lane}
 
     def finish(self) -> None:
         """Nothing to wait for: a shard's one batch in flight is invoked on the polling thread."""
@@ -280,6 +308,9 @@ class ShardPoller:
         records = [self._shard.record(raw, self._filters, self) for raw in raws]
         if not records:
             return 0.0
+        if self._mapping.parallelization_factor > 1:
+            for record in records:
+                record.keep = record.keep and self._in_lane(record)
         wait = self._batching_wait(records, now)
         if wait > 0:
             return wait
@@ -295,6 +326,12 @@ class ShardPoller:
             return None
         self._invoke(records, window, batch)
         return None
+
+    def _in_lane(self, record: _Record) -> bool:
+        key = self._shard.partition_key(record).encode()
+        # A hash that is the same in every process and run (Python's hash() of a str is not).
+        digest = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")
+        return digest % self._mapping.parallelization_factor == self._lane
 
     def _batching_wait(self, records: list[_Record], now: float) -> float:
         window = self._mapping.batching_window_seconds
