@@ -16,6 +16,9 @@ import pytest
 from shop_e2e import demo
 from shop_e2e.shop import ROOT
 
+# The whole shop, started once for the session (conftest.py): the test kit cannot see it there.
+pytestmark = pytest.mark.localcloud
+
 
 def test_the_demo_refuses_to_start_over_a_running_cloud(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

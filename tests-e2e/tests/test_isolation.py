@@ -7,6 +7,9 @@ import pytest
 from shop_e2e.client import ShopError
 from shop_e2e.shop import Shop
 
+# The whole shop, started once for the session (conftest.py): the test kit cannot see it there.
+pytestmark = pytest.mark.localcloud
+
 
 def test_another_customer_can_neither_read_nor_cancel_an_order(shop: Shop) -> None:
     # Given Ada's order

@@ -12,6 +12,9 @@ from shop_e2e import demo
 from shop_e2e.journeys import JOURNEYS, JourneyResult
 from shop_e2e.shop import Shop
 
+# The whole shop, started once for the session (conftest.py): the test kit cannot see it there.
+pytestmark = pytest.mark.localcloud
+
 
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:

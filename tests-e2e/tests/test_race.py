@@ -9,8 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 from shop_e2e.journeys import Trip
 from shop_e2e.shop import Shop
+
+# The whole shop, started once for the session (conftest.py): the test kit cannot see it there.
+pytestmark = pytest.mark.localcloud
 
 CUSTOMERS, UNITS = 20, 5
 

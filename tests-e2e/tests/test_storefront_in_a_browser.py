@@ -21,6 +21,9 @@ playwright = pytest.importorskip(
 )
 from playwright.sync_api import BrowserContext, Page, expect  # noqa: E402
 
+# The whole shop, started once for the session (conftest.py): the test kit cannot see it there.
+pytestmark = pytest.mark.localcloud
+
 CHROMIUM = Path(os.environ.get("SHOP_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "test-artifacts" / "storefront"
 # Chromium as a test wants it: no sandbox (root in CI), nothing fetched from the internet.

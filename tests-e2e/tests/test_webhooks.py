@@ -15,6 +15,9 @@ from shop_e2e.client import PAYING_CARD, request
 from shop_e2e.journeys import Trip
 from shop_e2e.shop import Shop
 
+# The whole shop, started once for the session (conftest.py): the test kit cannot see it there.
+pytestmark = pytest.mark.localcloud
+
 # How long an order must stay as it is for "nothing happened" to hold: a webhook reaches the
 # order's view in well under a second once the functions are warm.
 QUIET_SECONDS = 3.0

@@ -5,14 +5,17 @@ secret (`Stripe`). Nothing here knows how the shop is built: only its public int
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 # A cold start of the BFF's graphql function on two cores, then the call itself.
 REQUEST_TIMEOUT_SECONDS = 30.0
+RETRY_PAUSE_SECONDS = 0.5
 ORDER_FIELDS = """id status cancellationReason
   lines { sku name quantity unitPrice { amount currency } }
   total { amount currency }
@@ -77,14 +80,24 @@ def request(
 
 @dataclass(frozen=True)
 class Customer:
-    """One signed-in customer of the shop's GraphQL API (`graphql_url` is the full /graphql URL)."""
+    """One signed-in customer of the shop's GraphQL API (`graphql_url` is the full /graphql URL).
+
+    Every call is safe to repeat (queries; placeOrder always with an idempotency key; a
+    cancellation is a request), so one the API answers with a 5xx (a function timed out in a cold
+    start, say) is sent again, as a storefront's next attempt would, `retries` times."""
 
     graphql_url: str
     token: str
+    retries: int = 2
 
     def ask(self, query: str, **variables: Any) -> dict[str, Any]:
         """The `data` of a GraphQL answer, or `ShopError` with the first error's code."""
         answer = self.post(query, variables)
+        for _ in range(self.retries):
+            if answer.status < 500:
+                break
+            time.sleep(RETRY_PAUSE_SECONDS)
+            answer = self.post(query, variables)
         errors = answer.body.get("errors")
         if errors:
             first = errors[0]
@@ -119,12 +132,13 @@ class Customer:
     def place_order(
         self, lines: dict[str, int], *, idempotency_key: str | None = None
     ) -> dict[str, Any]:
-        """`place_order({"MUG-CLASSIC": 2})`: the order as placed."""
+        """`place_order({"MUG-CLASSIC": 2})`: the order as placed (the same order again for the
+        same `idempotency_key`)."""
         order_input: dict[str, Any] = {
-            "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in lines.items()]
+            "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in lines.items()],
+            # One key per checkout, as a storefront makes it, so that sending it again is safe.
+            "idempotencyKey": idempotency_key or str(uuid.uuid4()),
         }
-        if idempotency_key:
-            order_input["idempotencyKey"] = idempotency_key
         return dict(self.ask(PLACE_ORDER, input=order_input)["placeOrder"]["order"])
 
     def order(self, order_id: str) -> dict[str, Any] | None:

@@ -93,7 +93,14 @@ class Trip:
         deadline = self.clock() + self.settle_seconds
         order = None
         while self.clock() < deadline:
-            order = self.customer.order(order_id)
+            try:
+                order = self.customer.order(order_id)
+            except ShopError as error:
+                if not error.code.startswith("HTTP_5"):
+                    raise
+                # The API failed this look (and its retries): the next look may not.
+                time.sleep(POLL_SECONDS)
+                continue
             if order is not None and reached(order):
                 return order
             if give_up_when_final and order is not None and order["status"] in TERMINAL:
