@@ -57,14 +57,22 @@ lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing ano
 	  if [ -d $$member/tests ]; then echo "mypy $$member/tests"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache tests); fi; \
 	done
 
-# The suites run side by side (TEST_JOBS at once, the longest first): most of a service's time is
-# spent waiting on a local cloud's processes rather than on a core, so on CI's two cores three at
-# once finish well before one after another. Each suite's output is printed whole when it ends.
+# The suites run side by side (TEST_JOBS at once, the longest first: the local cloud's, then the
+# whole shop's): most of a suite's time is spent waiting on a local cloud's processes rather than
+# on a core, so on CI's two cores three at once finish well before one after another. Each
+# suite's output is printed whole when it ends.
 TEST_JOBS ?= 3
-SUITES := $(E2E) $(INFRA) $(SERVICES) libs
-test: lint ## Lint, then every test suite; fails if any fails or if no test ran
+SUITES := infra/local $(E2E) $(SERVICES) libs $(filter-out infra/local,$(INFRA))
+# The browser test's Chromium is installed (apt-get, when missing) while lint runs: it waits on the
+# network and dpkg, lint on a core.
+test: ## Lint, then every test suite; fails if any fails or if no test ran
+	@$(MAKE) -j2 --output-sync=target lint browser
 	@$(MAKE) -j$(TEST_JOBS) --output-sync=target $(addprefix suite/,$(SUITES))
 	@echo "test: every suite passed ($(SUITES))"
+
+.PHONY: browser
+browser: ## Install Debian's chromium for the browser test when it is missing (apt-get, as root)
+	@$(MAKE) -C $(E2E) browser
 
 # The libraries' coverage is taken with `coverage run`, not `pytest --cov`: the test kit's pytest
 # plugin imports shop_testkit before pytest-cov starts measuring, so its module lines would count
