@@ -13,3 +13,8 @@ export UV_PYTHON_DOWNLOADS := never
 # Python, yet runs only where the version `.python-version` selects has uv installed.
 UV = $(or $(shell uv --version >/dev/null 2>&1 && command -v uv),python3 -m uv)
 RUN = $(UV) run --frozen
+# Every local cloud a make verb starts (tests, `make up`, `make demo`) reuses a stack's package
+# when none of its inputs changed, instead of running `serverless package` again (seconds of CPU
+# each): infra/local/src/localcloud/deploy/package.py.
+WORKSPACE_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+export LOCALCLOUD_PACKAGE_CACHE ?= $(WORKSPACE_ROOT)/.cache/localcloud-packages

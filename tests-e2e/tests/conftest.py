@@ -11,6 +11,10 @@ from shop_e2e.shop import ROOT, Shop, local_shop
 
 # The storefront the local shop serves, on a free port of its own (the browser test drives it).
 STOREFRONT = ROOT / "frontend-stubs" / "storefront"
+# The payment window the tests' shop is packaged with: the demo's 30 s leaves a first payment,
+# made through every function's cold start while other suites load CI's two cores, too little
+# room (a paid order expired so on a clean-clone run); the expiry journey then waits a minute.
+PAYMENT_WINDOW_SECONDS = "60"
 
 
 @pytest.fixture(scope="session")
@@ -19,12 +23,17 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shop, Lo
     if deployed is not None:
         yield deployed, None
         return
-    with local_shop(tmp_path_factory.mktemp("localcloud"), storefront=STOREFRONT) as (
-        local,
-        cloud,
-    ):
-        local.load_catalog()
-        yield local, cloud
+    window = pytest.MonkeyPatch()
+    window.setenv("SHOP_PAYMENT_WINDOW_SECONDS", PAYMENT_WINDOW_SECONDS)
+    try:
+        with local_shop(tmp_path_factory.mktemp("localcloud"), storefront=STOREFRONT) as (
+            local,
+            cloud,
+        ):
+            local.load_catalog()
+            yield local, cloud
+    finally:
+        window.undo()
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import shutil
 import signal
 import socket
 import time
@@ -626,3 +627,41 @@ def test_up_refuses_a_storefront_folder_without_index_html(
 
     assert status == 1
     assert "it has no index.html" in capsys.readouterr().err
+
+
+def test_a_stack_packaged_before_from_the_same_inputs_is_taken_from_the_cache(
+    tmp_path: Path,
+) -> None:
+    from localcloud.deploy.package import package
+
+    # Given a copy of the sample stack, packaged once with a cache
+    stack = tmp_path / "sample-listener"
+    shutil.copytree(ROOT / "infra" / "local" / "tests" / "stacks" / "sample-listener", stack)
+    cache = tmp_path / "cache"
+
+    def packaged(output: str, **params: str) -> tuple[dict[str, object], list[str]]:
+        result = package(
+            stack,
+            stage="local",
+            output_dir=tmp_path / output,
+            serverless=ROOT / "make" / "serverless",
+            params=params,
+            cache_dir=cache,
+        )
+        return result.update_template, [artifact.name for artifact in result.artifacts]
+
+    first = packaged("first")
+    assert len(list(cache.iterdir())) == 1
+
+    # When it is packaged again unchanged, then with other params, then with a changed file
+    again = packaged("again")
+    other_params = packaged("other", storefrontOrigin="http://localhost:9")
+    assert len(list(cache.iterdir())) == 2
+    (stack / "serverless.yml").write_text((stack / "serverless.yml").read_text() + "\n# changed\n")
+    packaged("changed")
+
+    # Then the unchanged one is the cached package, and every change is a package of its own
+    assert again == first
+    assert other_params[1] == first[1]
+    assert len(list(cache.iterdir())) == 3
+    assert (tmp_path / "again" / "serverless-state.json").exists()

@@ -22,7 +22,7 @@ TERMINAL = frozenset({"FULFILLMENT_REQUESTED", "CANCELLED", "EXPIRED"})
 POLL_SECONDS = 0.1
 # A cold start of every function on the way, on two cores, then the hops; a deployed stage's
 # expiry journey needs its payment window more (SHOP_SETTLE_SECONDS, see the README).
-SETTLE_SECONDS = float(os.environ.get("SHOP_SETTLE_SECONDS", "60"))
+SETTLE_SECONDS = float(os.environ.get("SHOP_SETTLE_SECONDS", "90"))
 
 Waiting = Callable[[str], None]
 

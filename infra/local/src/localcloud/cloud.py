@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,8 @@ from localcloud.timers import ScheduleRunner, TtlSweeper
 from localcloud.trail import PREVIOUS_TRAIL_FILE, TRAIL_FILE, EventTrail
 
 logger = logging.getLogger(__name__)
+
+PACKAGE_CACHE_VARIABLE = "LOCALCLOUD_PACKAGE_CACHE"
 
 # "<service>:<path>" of the GraphQL route a storefront calls: the shop's backend for frontend.
 STOREFRONT_API = "order-bff:/graphql"
@@ -62,6 +65,9 @@ class LocalCloud(Part):
     storefront_port: int = 0
     storefront_api: str = STOREFRONT_API
     site: StorefrontSite | None = None
+    # Where packages are kept for reuse, keyed by their inputs (`package`): LOCALCLOUD_PACKAGE_CACHE,
+    # which `make` sets to .cache/localcloud-packages; none by default.
+    package_cache: Path | None = field(default_factory=lambda: _package_cache_from_environment())
     stacks: list[DeployedStack] = field(default_factory=list)
     failures: list[StackFailure] = field(default_factory=list)
     http_apis: dict[str, HttpApiServer] = field(default_factory=dict)
@@ -133,6 +139,7 @@ class LocalCloud(Part):
                 output_dir=self.state_dir / "packages" / source_dir.resolve().name,
                 serverless=self.serverless,
                 params=self._stack_params(),
+                cache_dir=self.package_cache,
             )
             stack = deploy(self.aws, packaged, code_root=self.state_dir / "functions")
         except (DeployError, TemplateError) as error:
@@ -289,6 +296,11 @@ class LocalCloud(Part):
         server = self.http_apis.get(service)
         if server is not None:
             self.stripe.set_webhook_url(server.url.rstrip("/") + "/" + path.lstrip("/"))
+
+
+def _package_cache_from_environment() -> Path | None:
+    folder = os.environ.get(PACKAGE_CACHE_VARIABLE)
+    return Path(folder) if folder else None
 
 
 def _keep_aside(current: Path, previous: Path) -> None:
