@@ -115,7 +115,7 @@ token: ## Print a bearer token for a test customer: make token CUSTOMER=<id>
 	@$(RUN) localcloud token $(CUSTOMER)
 
 trail: ## Show every event of one order in time order: make trail KEY=<order id> [FORMAT=json|mermaid]
-	@$(RUN) localcloud trail$(if $(FORMAT), --format $(FORMAT))$(if $(filter mermaid,$(FORMAT)), --contracts $(wildcard services/*/contracts)) $(KEY)
+	@$(RUN) localcloud trail$(if $(FORMAT), --format $(FORMAT))$(if $(filter mermaid,$(FORMAT)),$(foreach folder,$(wildcard services/*/contracts), --contracts $(folder))) $(KEY)
 
 faults: ## List the faults parked in a running local cloud; RESUBMIT=1 resubmits them to their functions
 	@$(RUN) localcloud faults $(if $(RESUBMIT),--resubmit,)

@@ -193,7 +193,10 @@ def test_trail_as_mermaid_draws_the_order_as_one_sequence_diagram(
 ) -> None:
     # When `make trail KEY=... FORMAT=mermaid` shows an order of two events
     state_dir = str(second_run.cloud.state_dir)
-    status = cli.main(["--state-dir", state_dir, "trail", "--format", "mermaid", second_run.key])
+    contracts = [f"--contracts={folder}" for folder in sorted(ROOT.glob("services/*/contracts"))]
+    status = cli.main(
+        ["--state-dir", state_dir, "trail", "--format", "mermaid", *contracts, second_run.key]
+    )
 
     # Then it prints one sequence diagram: an arrow for the first event, a note for the last
     assert status == 0

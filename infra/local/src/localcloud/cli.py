@@ -1,5 +1,5 @@
 """`localcloud up STACK_DIR...`, `localcloud token CUSTOMER`,
-`localcloud trail [--format json|mermaid] [--contracts DIR...] KEY`, `localcloud faults [--resubmit] [FAULT_ID...]`.
+`localcloud trail [--format json|mermaid] [--contracts DIR]... KEY`, `localcloud faults [--resubmit] [FAULT_ID...]`.
 
 Every command but `up` and `token` needs a cloud that runs (or, for `trail`, one that has run) in
 the state dir, and says in one line how to start one when there is none."""
@@ -88,9 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     trail.add_argument(
         "--contracts",
         type=Path,
-        nargs="*",
+        action="append",
         default=[],
-        help="each service's contracts/ folder: its consumes/<type>.json name who consumes what",
+        help="a service's contracts/ folder, once per service: its consumes/<type>.json name "
+        "who consumes what (mermaid)",
     )
 
     faults = commands.add_parser(
