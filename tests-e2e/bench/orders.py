@@ -184,7 +184,7 @@ print(
     f"{'  meets target' if rate >= 5 else '  MISSES target'}"
 )
 print(
-    f"  machine: {cpu / max(done, 1):.2f} CPU-seconds per order fulfilled, {cpu / wall:.2f} of"
+    f"  machine: {cpu / orders:.2f} CPU-seconds per order placed, {cpu / wall:.2f} of"
     f" {os.cpu_count()} cores busy (moto, every function's runtime and this client together);"
     f" 5 orders/s needs at most {os.cpu_count() / 5:.2f} CPU-seconds per order"
 )
