@@ -119,9 +119,13 @@ class Poller(Protocol):
         """Once stopping: wait for whatever the poller still has in flight."""
 
 
-def poll_loop(context: PollContext, poller: Poller, wake_up: threading.Event) -> None:
+def poll_loop(
+    context: PollContext, poller: Poller, wake_up: threading.Event, *, idle_share: int = 1
+) -> None:
     """Poll until stopping. An idle poller slows down from `poll_interval` to `max_poll_interval`
-    (doubling, not jittered: it is not a retry, and spreading would only add latency) and returns
+    times `idle_share` (doubling, not jittered: it is not a retry, and spreading would only add
+    latency; the lanes of one shard share its idle polling, so a parallelization factor does not
+    multiply what an idle shard costs moto) and returns
     to the short interval as soon as there is work; `wake_up` set (its source has news, or the
     runner stops) ends a wait at once. A failed poll is retried after the local cloud's backoff,
     with jitter, between the same bounds."""
@@ -164,7 +168,7 @@ def poll_loop(context: PollContext, poller: Poller, wake_up: threading.Event) ->
         idle = backoff_seconds(
             idle_rounds,
             base_seconds=context.poll_interval,
-            cap_seconds=context.max_poll_interval,
+            cap_seconds=context.max_poll_interval * idle_share,
             jitter=False,
         )
         _wait(wake_up, idle if wait_at_most <= 0 else min(idle, wait_at_most))
