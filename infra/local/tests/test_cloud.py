@@ -653,15 +653,50 @@ def test_a_stack_packaged_before_from_the_same_inputs_is_taken_from_the_cache(
     first = packaged("first")
     assert len(list(cache.iterdir())) == 1
 
-    # When it is packaged again unchanged, then with other params, then with a changed file
+    # When it is packaged again unchanged, with a param it does not read, with a new test, then
+    # with a param it reads, then with a changed file
     again = packaged("again")
-    other_params = packaged("other", storefrontOrigin="http://localhost:9")
+    unread_param = packaged("unread", storefrontOrigin="http://localhost:9")
+    (stack / "tests").mkdir()
+    (stack / "tests" / "test_new.py").write_text("def test_new() -> None: ...\n")
+    new_test = packaged("new-test")
+    assert len(list(cache.iterdir())) == 1
+    read_param = packaged("read", greeting="hi")
     assert len(list(cache.iterdir())) == 2
     (stack / "serverless.yml").write_text((stack / "serverless.yml").read_text() + "\n# changed\n")
     packaged("changed")
 
-    # Then the unchanged one is the cached package, and every change is a package of its own
-    assert again == first
-    assert other_params[1] == first[1]
+    # Then what changes nothing packaged is the cached package, and every other change is a
+    # package of its own
+    assert again == first == unread_param == new_test
+    assert read_param[1] == first[1]
+    assert read_param[0] != first[0]
     assert len(list(cache.iterdir())) == 3
     assert (tmp_path / "again" / "serverless-state.json").exists()
+
+
+def test_one_stack_packaged_three_times_at_once_is_packaged_whole_each_time(
+    tmp_path: Path,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from localcloud.deploy.package import package
+
+    # Given the event hub, whose layer osls zips inside the stack's own folder, and three suites
+    # packaging it at the same moment without a cache (each a `serverless package` of its own)
+    def packaged(run: int) -> list[str]:
+        result = package(
+            ROOT / "infra" / "event-hub",
+            stage="local",
+            output_dir=tmp_path / str(run) / "package",
+            serverless=ROOT / "make" / "serverless",
+        )
+        return sorted(result.update_template["Resources"])
+
+    # When they run
+    with ThreadPoolExecutor(max_workers=3) as suites:
+        resources = list(suites.map(packaged, range(3)))
+
+    # Then each got the whole package
+    assert "Bus" in resources[0]
+    assert resources[0] == resources[1] == resources[2]

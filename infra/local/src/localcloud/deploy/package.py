@@ -3,6 +3,7 @@ a placeholder in place of the stack's dependencies layer (see `LAYER_DIR_VARIABL
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -10,8 +11,10 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,8 +50,10 @@ class Package:
 # What a package depends on besides its stack's folder: the CLI wrapper's folder (the osls plugin
 # beside it) and the lock of the osls install.
 _TOOLING = ("osls-offline-layers.js",)
-# Never part of what is packaged: outputs and caches.
+# Never part of what is packaged: outputs, caches and the tests (every stack's patterns start
+# from `!**` and name only its code).
 _NOT_SOURCE = {
+    "tests",
     ".serverless",
     "build",
     "dist",
@@ -71,11 +76,23 @@ def package(
     """Run `serverless package` (offline) for the stack in `source_dir`. `params` are passed as
     `--param name=value`, which outrank the stage's own `params:` in the serverless.yml.
 
-    With `cache_dir`, a stack packaged before from the same inputs (every file of its folder, the
-    stage, the params, the environment variables its serverless.yml reads, the CLI and its
-    plugin) is copied from there instead of packaged again: the same artifacts, without the
+    With `cache_dir`, a stack packaged before from the same inputs (every file of its folder but
+    its tests, the stage, the params and environment variables its serverless.yml reads, the CLI
+    and its plugin) is copied from there instead of packaged again: the same artifacts, without the
     seconds of CPU each `serverless package` costs."""
     output_dir = output_dir.resolve()  # the CLI runs in the stack's folder
+    with _packaging(source_dir):
+        return _package_or_copy(source_dir, stage, output_dir, serverless, params, cache_dir)
+
+
+def _package_or_copy(
+    source_dir: Path,
+    stage: str,
+    output_dir: Path,
+    serverless: Path,
+    params: Mapping[str, str] | None,
+    cache_dir: Path | None,
+) -> Package:
     key = _inputs_key(source_dir, stage, serverless, params) if cache_dir else None
     cached = cache_dir / key if cache_dir and key else None
     if cached is not None and (cached / "serverless-state.json").exists():
@@ -116,8 +133,7 @@ def package(
         source_dir, stage, output_dir, cached=False, seconds=time.monotonic() - started
     )
     if cached is not None:
-        # Written aside, then renamed into place: a suite packaging the same stack at the same
-        # moment finds either nothing or a whole package.
+        # Written aside, then renamed into place: a run stopped mid-copy leaves no half package.
         aside = cached.with_name(f"{cached.name}.{os.getpid()}.{time.monotonic_ns()}")
         shutil.copytree(output_dir, aside)
         try:
@@ -125,6 +141,20 @@ def package(
         except OSError:
             shutil.rmtree(aside, ignore_errors=True)
     return packaged
+
+
+@contextmanager
+def _packaging(source_dir: Path) -> Iterator[None]:
+    """Held while one stack is packaged, by any process on this machine: osls writes the stack's
+    own folder (`.serverless/`) as it packages, so two packagings of one stack at once break each
+    other, and the one that waits then finds the other's package in the cache."""
+    name = hashlib.sha256(str(source_dir.resolve()).encode()).hexdigest()[:16]
+    with (Path(tempfile.gettempdir()) / f"localcloud-package-{name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _read(
@@ -154,8 +184,11 @@ def _inputs_key(
 ) -> str:
     """A digest of everything `serverless package` reads for this stack."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([stage, sorted((params or {}).items())]).encode())
     template = (source_dir / "serverless.yml").read_text()
+    # A param the template never reads (the storefront's origin, for most stacks) changes nothing.
+    read = set(re.findall(r"\$\{param:([A-Za-z0-9_-]+)", template))
+    used = sorted((name, value) for name, value in (params or {}).items() if name in read)
+    digest.update(json.dumps([stage, used]).encode())
     for name in sorted(set(re.findall(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)", template))):
         digest.update(f"env {name}={os.environ.get(name)}".encode())
     tooling = [serverless, *(serverless.parent / name for name in _TOOLING)]
