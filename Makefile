@@ -57,12 +57,13 @@ lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing ano
 	  if [ -d $$member/tests ]; then echo "mypy $$member/tests"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache tests); fi; \
 	done
 
-# The suites run side by side (TEST_JOBS at once, the longest first: the local cloud's, then the
-# whole shop's): most of a suite's time is spent waiting on a local cloud's processes rather than
-# on a core, so on CI's two cores three at once finish well before one after another. Each
-# suite's output is printed whole when it ends.
+# The suites run side by side (TEST_JOBS at once, the longest first: the local cloud's, the
+# inventory's with its property on moto, the whole shop's): most of a suite's time is spent waiting
+# on a local cloud's processes rather than on a core, so on CI's two cores three at once finish
+# well before one after another. Each suite's output is printed whole when it ends.
 TEST_JOBS ?= 3
-SUITES := infra/local $(E2E) $(SERVICES) libs $(filter-out infra/local,$(INFRA))
+LONGEST_SUITES := infra/local services/inventory $(E2E)
+SUITES := $(LONGEST_SUITES) $(filter-out $(LONGEST_SUITES),$(SERVICES) libs $(INFRA))
 # The browser test's Chromium is installed (apt-get, when missing) while lint runs: it waits on the
 # network and dpkg, lint on a core.
 test: ## Lint, then every test suite; fails if any fails or if no test ran
