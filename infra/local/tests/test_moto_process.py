@@ -1,7 +1,9 @@
 """The fixes applied to moto's process make it faster without changing what it answers."""
 
+import http.client
 import json
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -127,6 +129,19 @@ def test_rule_delivery_to_a_queue_is_unchanged(aws_in_process: None) -> None:
 
     assert sorted(body["detail"]["n"] for body in bodies) == [1, 2]
     assert {body["source"] for body in bodies} == {"s"}
+
+
+def test_a_handlers_actions_are_listed_once_and_the_same() -> None:
+    import inspect
+
+    from moto.core import responses
+    from moto.sqs.responses import SQSResponse
+
+    listed = responses.method_names_from_class(SQSResponse)
+
+    assert listed is responses.method_names_from_class(SQSResponse)
+    assert listed == [name for name, _ in inspect.getmembers(SQSResponse, inspect.isfunction)]
+    assert "receive_message" in listed
 
 
 def test_the_module_list_is_read_once() -> None:
@@ -513,3 +528,89 @@ def test_queries_answer_the_partition_or_index_key_in_key_order_page_by_page(
     ]
     assert all(len(page) <= 2 for page in newest_first)
     assert missing == [[]]
+
+
+def sqs_call(connection: http.client.HTTPConnection, action: str) -> tuple[int, str | None]:
+    """One SQS call over `connection`: its status and the response's Connection header."""
+    connection.request(
+        "POST",
+        "/",
+        body=f"Action={action}&Version=2012-11-05",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=x/20261202/eu-west-1/sqs/aws4_request",
+        },
+    )
+    response = connection.getresponse()
+    response.read()
+    return response.status, response.getheader("Connection")
+
+
+def test_one_connection_carries_call_after_call_even_past_a_body_nobody_read(aws: Aws) -> None:
+    # Given one connection to moto's process
+    address = urllib.parse.urlsplit(aws.endpoint)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=5)
+
+    # When it carries a call, a request whose body moto never reads, then another call
+    try:
+        first = sqs_call(connection, "ListQueues")
+        socket_of_first = connection.sock
+        connection.request("GET", "/moto-api/data.json", body=b"Action=DeleteQueue&QueueUrl=x")
+        connection.getresponse().read()
+        last = sqs_call(connection, "ListQueues")
+        socket_of_last = connection.sock
+    finally:
+        connection.close()
+
+    # Then each was answered on the same connection, which stayed open
+    assert first == (200, None)
+    assert last == (200, None)
+    assert socket_of_last is socket_of_first
+
+
+def test_a_query_answers_stored_items_unchanged_and_leaves_them_so(aws_in_process: None) -> None:
+    # Given a table with a list-valued item, queried through an index projection and directly
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "customer", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-customer",
+                "KeySchema": [{"AttributeName": "customer", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    item = {
+        "pk": {"S": "o-1"},
+        "customer": {"S": "c-1"},
+        "history": {"L": [{"M": {"type": {"S": "order-placed"}}}]},
+    }
+    dynamodb.put_item(TableName="orders", Item=item)
+
+    # When it is read through the keys-only index, with a projection, and by a scan
+    keys_only = dynamodb.query(
+        TableName="orders",
+        IndexName="by-customer",
+        KeyConditionExpression="customer = :c",
+        ExpressionAttributeValues={":c": {"S": "c-1"}},
+    )["Items"]
+    projected = dynamodb.query(
+        TableName="orders",
+        KeyConditionExpression="pk = :p",
+        ProjectionExpression="history",
+        ExpressionAttributeValues={":p": {"S": "o-1"}},
+    )["Items"]
+    scanned = dynamodb.scan(TableName="orders")["Items"]
+
+    # Then each answer is what DynamoDB gives, and the stored item kept every attribute
+    assert keys_only == [{"pk": {"S": "o-1"}, "customer": {"S": "c-1"}}]
+    assert projected == [{"history": item["history"]}]
+    assert scanned == [item]
+    assert dynamodb.get_item(TableName="orders", Key={"pk": {"S": "o-1"}})["Item"] == item

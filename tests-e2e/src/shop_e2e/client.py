@@ -29,8 +29,13 @@ CANCEL_ORDER = f"""mutation CancelOrder($id: ID!) {{
   cancelOrder(id: $id) {{ order {{ {ORDER_FIELDS} }} }}
 }}"""
 ORDER = f"query Order($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"
+# A list asks for no client secret: the BFF unseals (a KMS Decrypt) each one it is asked for.
+LISTED_ORDER_FIELDS = """id status cancellationReason
+  total { amount currency }
+  payment { status }
+  createdAt updatedAt"""
 MY_ORDERS = f"""query MyOrders($first: Int!) {{
-  myOrders(first: $first) {{ edges {{ node {{ {ORDER_FIELDS} }} }} }}
+  myOrders(first: $first) {{ edges {{ node {{ {LISTED_ORDER_FIELDS} }} }} }}
 }}"""
 PRODUCTS = """query Products($first: Int!, $after: String) {
   products(first: $first, after: $after) {
@@ -147,6 +152,7 @@ class Customer:
         return dict(found) if found else None
 
     def my_orders(self, first: int = 20) -> list[dict[str, Any]]:
+        """The newest orders as a list shows them: no lines, history or client secret."""
         return [edge["node"] for edge in self.ask(MY_ORDERS, first=first)["myOrders"]["edges"]]
 
     def cancel_order(self, order_id: str) -> dict[str, Any]:
