@@ -9,11 +9,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from localcloud.aws import Aws
 from localcloud.event_sources import EventSourceMapping, EventSourceRunner
 from localcloud.lambda_.functions import FunctionNotFound, Invocation
 from localcloud.testing import eventually
-from localcloud.timers import ScheduleRunner, TtlDeletes, TtlSweeper
+from localcloud.timers import ScheduleRunner, TtlDeletes, TtlSweeper, ttl
 
 ROLE = "arn:aws:iam::123456789012:role/scheduler"
 
@@ -160,6 +161,27 @@ def test_ttl_deletes_are_claimed_once_per_poller_and_again_for_the_same_record()
     assert not deletes.claim(
         "t", {"pk": {"S": "b"}}, consumer=first, sequence_number="4", deleted_at=101.0
     )
+
+
+def test_a_tables_ttl_setting_is_read_again_only_once_the_last_reading_is_old(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a table without TTL holding an expired item, swept once
+    ttl_table(aws, ttl=False)
+    expired = item("expired", {"N": str(int(time.time()) - 10)})
+    aws.client("dynamodb").put_item(TableName="sessions", Item=expired)
+    sweeper = TtlSweeper(aws)
+    assert sweeper.sweep_once() == 0
+
+    # When its TTL is enabled
+    aws.client("dynamodb").update_time_to_live(
+        TableName="sessions", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
+    )
+
+    # Then the sweeper goes by what it read until that is SETTINGS_SECONDS old, then expires it
+    assert sweeper.sweep_once() == 0
+    monkeypatch.setattr(ttl, "SETTINGS_SECONDS", 0.0)
+    assert sweeper.sweep_once() == 1
 
 
 def test_the_sweeper_runs_on_its_own_once_started(aws: Aws) -> None:

@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 TTL_MAX_PAST_SECONDS = 5 * 365 * 24 * 3600
 # A stream record's creation time comes back in milliseconds: allow for the rounding.
 _CLOCK_SLACK_SECONDS = 0.01
+# How long the sweeper trusts what it read of a table's TTL setting and key: asking every table
+# every second was most of what an idle local cloud cost. DynamoDB itself may take up to an hour
+# to act on a TTL setting enabled.
+SETTINGS_SECONDS = 10.0
 
 
 @dataclass
@@ -112,6 +116,8 @@ class TtlSweeper(LoopPart):
     ) -> None:
         self.deletes = deletes if deletes is not None else TtlDeletes()
         self._aws = aws
+        # table -> (its TTL attribute, or None when TTL is off; its key's names; when read)
+        self._settings: dict[str, tuple[str | None, list[str], float]] = {}
         super().__init__(self.sweep_once, name="ttl-sweeper", interval_seconds=interval_seconds)
 
     def sweep_once(self, now: float | None = None) -> int:
@@ -119,34 +125,55 @@ class TtlSweeper(LoopPart):
         moment = time.time() if now is None else now
         dynamodb = self._aws.client("dynamodb")
         deleted = 0
+        tables = set()
         for page in dynamodb.get_paginator("list_tables").paginate():
             for table in page["TableNames"]:
+                tables.add(table)
                 try:
                     deleted += self._sweep_table(table, moment)
                 except ClientError as error:
                     # A table deleted while the sweep runs is no longer anyone's concern.
                     if error.response["Error"]["Code"] != "ResourceNotFoundException":
                         raise
+        self._settings = {
+            table: known for table, known in self._settings.items() if table in tables
+        }
         return deleted
 
-    def _sweep_table(self, table: str, now: float) -> int:
+    def _settings_of(self, table: str) -> tuple[str | None, list[str]]:
+        """The table's TTL attribute (None: TTL is off) and its key's names, read again once
+        they are `SETTINGS_SECONDS` old."""
+        known = self._settings.get(table)
+        if known is not None and time.monotonic() - known[2] < SETTINGS_SECONDS:
+            return known[0], known[1]
         dynamodb = self._aws.client("dynamodb")
         ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
-        if ttl.get("TimeToLiveStatus") != "ENABLED" or not ttl.get("AttributeName"):
-            return 0
-        attribute = ttl["AttributeName"]
+        enabled = ttl.get("TimeToLiveStatus") == "ENABLED" and ttl.get("AttributeName")
+        attribute = str(ttl["AttributeName"]) if enabled else None
         key_names = [
             key["AttributeName"]
             for key in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
         ]
+        self._settings[table] = (attribute, key_names, time.monotonic())
+        return attribute, key_names
+
+    def _sweep_table(self, table: str, now: float) -> int:
+        attribute, key_names = self._settings_of(table)
+        if attribute is None:
+            return 0
         names = {f"#k{index}": name for index, name in enumerate(key_names)} | {"#ttl": attribute}
         deleted = 0
-        pages = dynamodb.get_paginator("scan").paginate(
-            TableName=table,
-            ProjectionExpression=", ".join(names),
-            FilterExpression="attribute_type(#ttl, :number)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={":number": {"S": "N"}},
+        pages = (
+            self._aws.client("dynamodb")
+            .get_paginator("scan")
+            .paginate(
+                TableName=table,
+                ProjectionExpression=", ".join(names),
+                # Only what has expired comes back; the five-year rule is checked below.
+                FilterExpression="attribute_type(#ttl, :number) AND #ttl <= :now",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":number": {"S": "N"}, ":now": {"N": repr(now)}},
+            )
         )
         for page in pages:
             for item in page["Items"]:
