@@ -587,7 +587,7 @@ def test_a_query_answers_stored_items_unchanged_and_leaves_them_so(aws_in_proces
         ],
         BillingMode="PAY_PER_REQUEST",
     )
-    item = {
+    item: dict[str, Any] = {
         "pk": {"S": "o-1"},
         "customer": {"S": "c-1"},
         "history": {"L": [{"M": {"type": {"S": "order-placed"}}}]},
