@@ -2,7 +2,8 @@
 
 - `Part`: the lifecycle itself; `with part:` starts it and stops it.
 - `HttpPart`: a part that serves HTTP on a loopback port from a thread of its own (the Lambda
-  Runtime and Invoke APIs, the PutEvents endpoint, the HTTP APIs, the fake Stripe).
+  Runtime and Invoke APIs, the PutEvents endpoint, the HTTP APIs, the fake Stripe, the
+  storefront), each with a `KeepAliveHandler` for its requests.
 - `LoopPart`: a part that runs one round of work on a thread of its own, again and again, until
   stopped (the TTL sweeper, the schedule runner).
 """
@@ -33,6 +34,15 @@ class Part:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class KeepAliveHandler(BaseHTTPRequestHandler):
+    """Keeps a client's connection open between requests (HTTP/1.1), and sends what it writes at
+    once: headers and body go out in separate writes, so with Nagle's algorithm and the client's
+    delayed ACK every response on a kept connection would wait ~40 ms."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
 
 class HttpPart(Part):

@@ -25,7 +25,7 @@ from typing import Any
 
 from localcloud.aws import ACCOUNT_ID, Aws
 from localcloud.eventbridge import RuleDelivery, RuleTarget
-from localcloud.lifecycle import HttpPart
+from localcloud.lifecycle import HttpPart, KeepAliveHandler
 from localcloud.trail import RULE_NAME as TRAIL_RULE
 from localcloud.trail import EventTrail
 
@@ -141,7 +141,7 @@ class EventsApiServer(HttpPart):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(KeepAliveHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.headers.get("X-Amz-Target") == PUT_EVENTS:

@@ -42,7 +42,7 @@ from localcloud.http_api.routes import (
 )
 from localcloud.http_api.signing_key import InvalidToken, LocalSigningKey
 from localcloud.lambda_.functions import Invocation, Invoker
-from localcloud.lifecycle import HttpPart
+from localcloud.lifecycle import HttpPart, KeepAliveHandler
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,7 @@ class _Server(ThreadingHTTPServer):
     api: HttpApiServer
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(KeepAliveHandler):
     server: _Server
 
     def _serve(self) -> None:

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote
 
 from localcloud.lambda_.functions import FunctionNotFound, FunctionThrottled, Invoker
-from localcloud.lifecycle import HttpPart
+from localcloud.lifecycle import HttpPart, KeepAliveHandler
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class LambdaApiServer(HttpPart):
             if not exists(name):
                 raise FunctionNotFound(name)
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(KeepAliveHandler):
             def do_POST(self) -> None:
                 match = INVOKE_PATH.match(self.path.split("?", 1)[0])
                 if match is None:

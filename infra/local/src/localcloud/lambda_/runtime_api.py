@@ -19,12 +19,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
 
 from localcloud.lambda_.functions import FunctionSpec
-from localcloud.lifecycle import HttpPart
+from localcloud.lifecycle import HttpPart, KeepAliveHandler
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +97,7 @@ class _RuntimeApiServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class _RuntimeApiHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: with Nagle's algorithm and delayed ACKs every
-    # warm invocation would wait ~40 ms.
-    disable_nagle_algorithm = True
-
+class _RuntimeApiHandler(KeepAliveHandler):
     @property
     def sandbox(self) -> Sandbox:
         return cast(_RuntimeApiServer, self.server).sandbox

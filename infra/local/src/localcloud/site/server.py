@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self, cast
 
-from localcloud.lifecycle import HttpPart
+from localcloud.lifecycle import HttpPart, KeepAliveHandler
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,7 @@ class _Server(ThreadingHTTPServer):
     site: StorefrontSite
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(KeepAliveHandler):
     server: _Server
 
     def do_GET(self) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self, cast
 
-from localcloud.lifecycle import HttpPart, Part
+from localcloud.lifecycle import HttpPart, KeepAliveHandler, Part
 from localcloud.stripe.account import Account
 from localcloud.stripe.params import (
     API_VERSION,
@@ -53,9 +53,7 @@ class _Server(ThreadingHTTPServer):
     fake: FakeStripe
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
+class _RequestHandler(KeepAliveHandler):
     def do_GET(self) -> None:
         cast(_Server, self.server).fake._serve(self, "GET")
 
