@@ -161,10 +161,10 @@ def _keep_connections_alive() -> None:
             send_header(handler, keyword, value)
 
     handler_class.run_wsgi = run_wsgi_keeping_the_connection
+    handler_class.send_header = send_header_keeping_the_connection
     # A response is written as headers, then body: on a connection kept open, Nagle's algorithm
     # holds the body back until the client's delayed ACK of the headers, 40 ms later.
     handler_class.disable_nagle_algorithm = True
-    handler_class.send_header = send_header_keeping_the_connection
 
 
 def _cache_everywhere(module_name: str, function_name: str) -> None:
@@ -427,10 +427,33 @@ class _NoCopiesWhileReading:
     once: nothing writes while a read runs."""
 
     def __init__(self) -> None:
-        self.reading = threading.local()
+        # `sizes` (id(item) -> size) is this thread's while it reads, None otherwise.
+        self._reading = threading.local()
+
+    def read(self, read: Any) -> Any:
+        @functools.wraps(read)
+        def reading(table: Any, *args: Any, **kwargs: Any) -> Any:
+            self._reading.sizes = {}
+            try:
+                return read(table, *args, **kwargs)
+            finally:
+                self._reading.sizes = None
+
+        return reading
+
+    def sized_once(self, size: Any) -> Any:
+        def size_once_per_read(item: Any) -> int:
+            sizes: dict[int, int] | None = getattr(self._reading, "sizes", None)
+            if sizes is None:
+                return int(size(item))
+            if id(item) not in sizes:
+                sizes[id(item)] = int(size(item))
+            return sizes[id(item)]
+
+        return size_once_per_read
 
     def deepcopy(self, value: Any, memo: Any = None) -> Any:
-        if getattr(self.reading, "active", False):
+        if getattr(self._reading, "sizes", None) is not None:
             return list(value) if isinstance(value, list) else value
         return copy.deepcopy(value, memo)
 
@@ -442,31 +465,9 @@ def _reads_copy_nothing() -> None:
     table_module: Any = importlib.import_module("moto.dynamodb.models.table")
     copies = table_module.copy = _NoCopiesWhileReading()
     for name in ("query", "scan"):
-        setattr(table_module.Table, name, _reading(getattr(table_module.Table, name), copies))
+        setattr(table_module.Table, name, copies.read(getattr(table_module.Table, name)))
     item_class: Any = importlib.import_module("moto.dynamodb.models.dynamo_type").Item
-    size = item_class.size
-
-    def size_once_per_read(item: Any) -> int:
-        sizes: dict[int, int] | None = getattr(copies.reading, "sizes", None)
-        if sizes is None:
-            return int(size(item))
-        if id(item) not in sizes:
-            sizes[id(item)] = size(item)
-        return sizes[id(item)]
-
-    item_class.size = size_once_per_read
-
-
-def _reading(read: Any, copies: _NoCopiesWhileReading) -> Any:
-    @functools.wraps(read)
-    def reading(table: Any, *args: Any, **kwargs: Any) -> Any:
-        copies.reading.active, copies.reading.sizes = True, {}
-        try:
-            return read(table, *args, **kwargs)
-        finally:
-            copies.reading.active, copies.reading.sizes = False, None
-
-    return reading
+    item_class.size = copies.sized_once(item_class.size)
 
 
 ATTRIBUTE_VALUE = "AttributeValue"

@@ -125,7 +125,7 @@ class TtlSweeper(LoopPart):
         moment = time.time() if now is None else now
         dynamodb = self._aws.client("dynamodb")
         deleted = 0
-        tables = set()
+        tables: set[str] = set()
         for page in dynamodb.get_paginator("list_tables").paginate():
             for table in page["TableNames"]:
                 tables.add(table)
@@ -163,17 +163,14 @@ class TtlSweeper(LoopPart):
             return 0
         names = {f"#k{index}": name for index, name in enumerate(key_names)} | {"#ttl": attribute}
         deleted = 0
-        pages = (
-            self._aws.client("dynamodb")
-            .get_paginator("scan")
-            .paginate(
-                TableName=table,
-                ProjectionExpression=", ".join(names),
-                # Only what has expired comes back; the five-year rule is checked below.
-                FilterExpression="attribute_type(#ttl, :number) AND #ttl <= :now",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={":number": {"S": "N"}, ":now": {"N": repr(now)}},
-            )
+        dynamodb = self._aws.client("dynamodb")
+        pages = dynamodb.get_paginator("scan").paginate(
+            TableName=table,
+            ProjectionExpression=", ".join(names),
+            # Only what has expired comes back; the five-year rule is checked below.
+            FilterExpression="attribute_type(#ttl, :number) AND #ttl <= :now",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":number": {"S": "N"}, ":now": {"N": repr(now)}},
         )
         for page in pages:
             for item in page["Items"]:
