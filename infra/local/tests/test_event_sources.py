@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 from localcloud.aws import Aws
 from localcloud.event_sources import EventSourceMapping, EventSourceRunner, FilterCriteria
+from localcloud.event_sources.streams import _DynamoDBShard, _KinesisShard
 from localcloud.lambda_.functions import Invocation
 from localcloud.testing import eventually
 
@@ -574,6 +576,41 @@ def test_dynamodb_stream_is_still_read_after_a_failed_transaction(aws: Aws, star
     eventually(lambda: sum(len(c) for c in function.snapshot()) == 2)
     keys = [r["dynamodb"]["Keys"]["pk"]["S"] for c in function.snapshot() for r in c]
     assert keys == ["before", "after"]
+
+
+@pytest.mark.parametrize("kind", ["kinesis", "dynamodbstreams"])
+def test_a_shard_read_on_from_where_it_left_off_is_one_call(kind: str) -> None:
+    # Given a shard of a stream, its client stubbed: one fresh iterator, then reads that each
+    # hand on the next iterator, the first with a record, the second with none
+    aws = Aws(f"http://{kind}.stubbed.invalid")
+    client = aws.client(kind)
+    stream_arn = (
+        "arn:aws:kinesis:eu-west-1:123456789012:stream/hub"
+        if kind == "kinesis"
+        else "arn:aws:dynamodb:eu-west-1:123456789012:table/items/stream/2026-12-02T00:00:00.000"
+    )
+    context: Any = type("Context", (), {"aws": aws})()
+    shard_id = "shardId-00000000000000000000-00000000"
+    shard = (_KinesisShard if kind == "kinesis" else _DynamoDBShard)(context, stream_arn, shard_id)
+    sequence_number = "7".zfill(21)
+    record = (
+        {"SequenceNumber": sequence_number, "Data": b"{}", "PartitionKey": "k"}
+        if kind == "kinesis"
+        else {"eventID": "e", "dynamodb": {"SequenceNumber": sequence_number}}
+    )
+    with Stubber(client) as stub:
+        stub.add_response("get_shard_iterator", {"ShardIterator": "i-0"})
+        stub.add_response("get_records", {"Records": [record], "NextShardIterator": "i-1"})
+        stub.add_response("get_records", {"Records": [], "NextShardIterator": "i-2"})
+        stub.add_response("get_records", {"Records": [], "NextShardIterator": "i-3"})
+
+        # When it is read from the start, then on from its record twice
+        first = shard.read(None, 100)
+        then = [shard.read(sequence_number, 100), shard.read(sequence_number, 100)]
+
+        # Then only the first read asked for an iterator: each later one used the one handed on
+        stub.assert_no_pending_responses()
+    assert (len(first), then) == (1, [[], []])
 
 
 def test_dynamodb_filters_see_the_record(aws: Aws, start) -> None:

@@ -1,6 +1,7 @@
 """The fixes applied to moto's process make it faster without changing what it answers."""
 
 import http.client
+import importlib
 import json
 import threading
 import urllib.parse
@@ -9,7 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
+import flask
 import pytest
+import werkzeug.test
 from localcloud.aws import Aws
 from localcloud.moto import process as moto_process
 from localcloud.moto.process import _record_delimiter, apply_fixes
@@ -614,3 +617,42 @@ def test_a_query_answers_stored_items_unchanged_and_leaves_them_so(aws_in_proces
     assert projected == [{"history": item["history"]}]
     assert scanned == [item]
     assert dynamodb.get_item(TableName="orders", Key={"pk": {"S": "o-1"}})["Item"] == item
+
+
+def test_a_call_moto_routes_skips_flask_and_a_cors_request_still_goes_through_it(
+    aws_in_process: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given moto's server application, with a queue, and a count of what reaches Flask
+    werkzeug_app: Any = importlib.import_module("moto.moto_server.werkzeug_app")
+    server = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
+    boto3.client("sqs").create_queue(QueueName="q")
+    through_flask: list[str] = []
+    flask_app = flask.Flask.wsgi_app
+
+    def counted(app: flask.Flask, environ: dict[str, Any], start_response: Any) -> Any:
+        through_flask.append(environ.get("HTTP_ORIGIN", "no origin"))
+        return flask_app(app, environ, start_response)
+
+    monkeypatch.setattr(flask.Flask, "wsgi_app", counted)
+    client = werkzeug.test.Client(server)
+    call = {
+        "X-Amz-Target": "AmazonSQS.ListQueues",
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=x/20261202/eu-west-1/sqs/aws4_request",
+    }
+
+    # When it answers a call, the same call from a page's script, and a call it has no route for
+    plain = client.post("/", data="{}", headers=call)
+    from_a_page = client.post("/", data="{}", headers={**call, "Origin": "http://localhost:8000"})
+    unrouted = client.get("/no/such/path", headers=call)
+    dashboard = client.get("/moto-api/")
+
+    # Then both calls get the same answer, only the page's with CORS headers, through Flask; and
+    # what moto has no handler for, or answers from its own API, goes through Flask as before
+    assert plain.status_code == from_a_page.status_code == 200
+    assert json.loads(plain.data) == json.loads(from_a_page.data)
+    assert [url.rpartition("/")[2] for url in json.loads(plain.data)["QueueUrls"]] == ["q"]
+    assert "Access-Control-Allow-Origin" not in plain.headers
+    assert from_a_page.headers["Access-Control-Allow-Origin"] == "http://localhost:8000"
+    assert (unrouted.status_code, dashboard.status_code) == (404, 200)
+    assert through_flask == ["http://localhost:8000", "no origin", "no origin"]

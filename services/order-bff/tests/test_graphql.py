@@ -13,9 +13,10 @@ from order_bff.api import MAX_BODY_BYTES
 from order_bff.domain import CLIENT_SECRET_FIELD, MAX_LINES, MAX_QUANTITY, Fact, OrderStatus
 from order_bff.domain import PaymentStatus as DomainPaymentStatus
 from order_bff.model import Shop
-from order_bff.schema import MAX_DEPTH
+from order_bff.schema import CACHED_DOCUMENTS, MAX_DEPTH
 from shop_sealing import InMemorySealer
 from shop_testkit import http_api_event
+from strawberry.extensions.validation_cache import _get_validate_cache
 
 if TYPE_CHECKING:
     from conftest import Ask
@@ -439,6 +440,24 @@ def test_the_deepest_query_passes_and_one_level_more_is_refused(ask: Ask) -> Non
     assert set(codes(document)) == {"BAD_USER_INPUT"}
     messages = [error["message"] for error in document["errors"]]
     assert f"'anonymous' exceeds maximum operation depth of {MAX_DEPTH}" in messages
+
+
+def test_a_query_asked_again_is_validated_once_and_its_limits_still_hold(ask: Ask) -> None:
+    # Given a query and one too deep, each asked once
+    query = "{ myOrders(first: 3) { edges { node { id status } } } }"
+    deeper = "{ myOrders { edges { node { lines { unitPrice { amount { x } } } } } } }"
+    ask(query), ask(deeper)
+    validate: Any = _get_validate_cache(CACHED_DOCUMENTS)
+    validations = validate.cache_info()
+
+    # When each is asked again
+    again, refused_again = ask(query), ask(deeper)
+
+    # Then both are answered from the validation cache, as the first time
+    after = validate.cache_info()
+    assert (after.hits - validations.hits, after.misses - validations.misses) == (2, 0)
+    assert again == {"data": {"myOrders": {"edges": []}}}
+    assert f"exceeds maximum operation depth of {MAX_DEPTH}" in str(refused_again["errors"])
 
 
 @pytest.mark.parametrize(

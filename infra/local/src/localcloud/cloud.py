@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
+from localcloud import headers
 from localcloud.aws import Aws
 from localcloud.deploy import DeployedStack, DeployError, TemplateError
 from localcloud.deploy.create import deploy
@@ -81,6 +82,9 @@ class LocalCloud(Part):
         # A cloud killed with -9 left its endpoints behind: until this one has written its own,
         # nobody should find a cloud here.
         remove_endpoints(self.state_dir)
+        # Every part of this process speaks HTTP: its APIs read requests, its clients read moto's
+        # answers, each header block through the email parser unless plain ones are split here.
+        headers.parse_plain_headers_quickly()
         # First, so that a taken port or a folder without a storefront stops the start at once;
         # and the site's origin is known before any stack is packaged.
         if self.storefront is not None:

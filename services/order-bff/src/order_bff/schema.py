@@ -21,8 +21,10 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.types import ExecutionContext
 
@@ -36,6 +38,10 @@ from order_bff.model import DEFAULT_PAGE_SIZE, Connection, Shop
 MAX_DEPTH = 5
 MAX_ALIASES = 15
 MAX_TOKENS = 2000
+# A storefront sends the same few query texts again and again (its order list polled every
+# second): each is parsed and validated once per execution environment, not once per request.
+# Bounded, so unique texts sent to grow memory only evict each other.
+CACHED_DOCUMENTS = 128
 
 
 @dataclass(frozen=True)
@@ -276,15 +282,24 @@ Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
 
 def extensions(*, introspection: bool, masking: Extension) -> list[Extension]:
     """The schema's guards: limits on depth, aliases and tokens, introspection where it is off,
-    and the masking of unexpected errors (a fresh instance of each per request)."""
-    guards: list[Extension] = [
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
-        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+    and the masking of unexpected errors (a fresh instance of each per request); and the caches
+    of parsed and validated documents."""
+    # The limiters make their rule classes as they are built: made here, once, so a document's
+    # validation is cached under the same rules on every request (a new class per request would
+    # be a new cache key every time).
+    rules = [
+        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
     ]
     if not introspection:
-        guards.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
-    return [*guards, masking]
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return [
+        partial(AddValidationRules, rules),
+        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        partial(ParserCache, maxsize=CACHED_DOCUMENTS),
+        partial(ValidationCache, maxsize=CACHED_DOCUMENTS),
+        masking,
+    ]
 
 
 class ShopSchema(strawberry.Schema):

@@ -9,6 +9,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -92,42 +93,65 @@ def shards_of(context: PollContext, mapping: EventSourceMapping) -> list[_Shard]
     return shards
 
 
-class _KinesisShard:
-    def __init__(self, context: PollContext, stream_arn: str, shard_id: str) -> None:
-        self._context = context
-        self._stream_arn = stream_arn
-        self.shard_id = shard_id
-        # Where the last read left off, and the iterator that continues from there: reading on
-        # from the same place (the common case) then costs one call instead of two.
+class _ReadingOn:
+    """Where a shard's last read left off, and the iterator that continues from there: reading on
+    from the same place (the common case, idle rounds included) costs one call instead of two,
+    a fresh iterator and its read."""
+
+    def __init__(self) -> None:
         self._continue_from: tuple[str | None, str] | None = None
 
-    def read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
-        kinesis = self._context.aws.client("kinesis")
+    def read(
+        self,
+        after: str | None,
+        iterator_at: Callable[[str | None], str],
+        records_from: Callable[[str], dict[str, Any]],
+        sequence_number: Callable[[dict[str, Any]], str],
+    ) -> list[dict[str, Any]]:
         iterator = None
         if self._continue_from is not None and self._continue_from[0] == after:
             iterator = self._continue_from[1]
-        if iterator is None:
-            position: dict[str, str] = (
-                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
-                if after
-                else {"ShardIteratorType": "TRIM_HORIZON"}
-            )
-            iterator = kinesis.get_shard_iterator(
-                StreamARN=self._stream_arn, ShardId=self.shard_id, **position
-            )["ShardIterator"]
         try:
-            # moto's iterators only name the stream when given its name: pass the ARN again.
-            response = kinesis.get_records(
-                ShardIterator=iterator, Limit=limit, StreamARN=self._stream_arn
-            )
+            response = records_from(iterator or iterator_at(after))
         except ClientError:
             self._continue_from = None  # an expired or unknown iterator: start afresh next time
             raise
         records: list[dict[str, Any]] = response["Records"]
         next_iterator = response.get("NextShardIterator")
-        last = records[-1]["SequenceNumber"] if records else after
+        last = sequence_number(records[-1]) if records else after
         self._continue_from = (last, next_iterator) if next_iterator else None
         return records
+
+
+class _KinesisShard:
+    def __init__(self, context: PollContext, stream_arn: str, shard_id: str) -> None:
+        self._context = context
+        self._stream_arn = stream_arn
+        self.shard_id = shard_id
+        self._reading_on = _ReadingOn()
+
+    def read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        kinesis = self._context.aws.client("kinesis")
+
+        def iterator_at(after: str | None) -> str:
+            position: dict[str, str] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
+                if after
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator: str = kinesis.get_shard_iterator(
+                StreamARN=self._stream_arn, ShardId=self.shard_id, **position
+            )["ShardIterator"]
+            return iterator
+
+        def records_from(iterator: str) -> dict[str, Any]:
+            # moto's iterators only name the stream when given its name: pass the ARN again.
+            response: dict[str, Any] = kinesis.get_records(
+                ShardIterator=iterator, Limit=limit, StreamARN=self._stream_arn
+            )
+            return response
+
+        return self._reading_on.read(after, iterator_at, records_from, self.sequence_number)
 
     def sequence_number(self, raw: dict[str, Any]) -> str:
         return str(raw["SequenceNumber"])
@@ -172,23 +196,29 @@ class _DynamoDBShard:
         self._table = stream_arn.split(":", 5)[5].split("/")[1]
         self._hash_key: str | None = None
         self.shard_id = shard_id
+        # A kept iterator reads on in the same table: a cancelled transaction puts back what it
+        # wrote in place, its stream cut back to where it was (`localcloud.moto.process`).
+        self._reading_on = _ReadingOn()
 
     def read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
-        # A fresh iterator every time: after a failed TransactWriteItems moto replaces the table
-        # (and its stream) with a copy, and an iterator kept from before would read the old one.
         streams = self._context.aws.client("dynamodbstreams")
-        position: dict[str, str] = (
-            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
-            if after
-            else {"ShardIteratorType": "TRIM_HORIZON"}
-        )
-        iterator = streams.get_shard_iterator(
-            StreamArn=self._stream_arn, ShardId=self.shard_id, **position
-        )["ShardIterator"]
-        records: list[dict[str, Any]] = streams.get_records(ShardIterator=iterator, Limit=limit)[
-            "Records"
-        ]
-        return records
+
+        def iterator_at(after: str | None) -> str:
+            position: dict[str, str] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+                if after
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator: str = streams.get_shard_iterator(
+                StreamArn=self._stream_arn, ShardId=self.shard_id, **position
+            )["ShardIterator"]
+            return iterator
+
+        def records_from(iterator: str) -> dict[str, Any]:
+            response: dict[str, Any] = streams.get_records(ShardIterator=iterator, Limit=limit)
+            return response
+
+        return self._reading_on.read(after, iterator_at, records_from, self.sequence_number)
 
     def sequence_number(self, raw: dict[str, Any]) -> str:
         return str(raw["dynamodb"]["SequenceNumber"])

@@ -18,6 +18,8 @@ import threading
 import time
 from typing import Any
 
+from localcloud import headers
+
 
 def apply_fixes() -> None:
     # Attribute names are converted from CamelCase afresh on every access (4,000 conversions per
@@ -123,6 +125,15 @@ def apply_fixes() -> None:
     # still closes it.
     _keep_connections_alive()
 
+    # Every request's headers went through the email package's feed parser (a fifth of what an
+    # empty call cost moto); every request then went through Flask's request context, its hooks
+    # and its response finalizing (another sixth) only to reach moto's own handler. Plain header
+    # lines are split at their colon (anything else still goes to the email parser), and a call
+    # moto's URL map routes to a handler is handed to it directly (a CORS request still goes
+    # through Flask, whose extension answers those, as does a call to moto's own API).
+    headers.parse_plain_headers_quickly()
+    _answer_without_flask()
+
     # One access-log line per request is work the local cloud never reads (its own logs say
     # what happened); warnings and errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -165,6 +176,44 @@ def _keep_connections_alive() -> None:
     # A response is written as headers, then body: on a connection kept open, Nagle's algorithm
     # holds the body back until the client's delayed ACK of the headers, 40 ms later.
     handler_class.disable_nagle_algorithm = True
+
+
+def _answer_without_flask() -> None:
+    werkzeug_app: Any = importlib.import_module("moto.moto_server.werkzeug_app")
+    moto_utils: Any = importlib.import_module("moto.core.utils")
+    moto_request: Any = importlib.import_module("moto.core.request")
+    recorder: Any = importlib.import_module("moto.moto_api").recorder
+    exceptions: Any = importlib.import_module("werkzeug.exceptions")
+    response_class: Any = importlib.import_module("werkzeug.wrappers").Response
+    client_error: Any = importlib.import_module("botocore.exceptions").ClientError
+
+    def answer(dispatcher: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        app = dispatcher.get_application(environ)
+        # moto's own API renders its dashboard with Flask's templates: it stays in Flask.
+        cors = "HTTP_ORIGIN" in environ or environ.get("REQUEST_METHOD") == "OPTIONS"
+        if cors or app.service == "moto_api":
+            return app(environ, start_response)
+        try:
+            endpoint, _ = app.url_map.bind_to_environ(environ).match()
+        except exceptions.HTTPException:  # no route, or a redirect: Flask answers those
+            return app(environ, start_response)
+        view = app.view_functions.get(endpoint)
+        if not isinstance(view, moto_utils.convert_to_flask_response):
+            return app(environ, start_response)
+        # What moto's `convert_to_flask_response` does inside Flask's request context.
+        request = moto_request.normalize_request(app.request_class(environ))
+        recorder._record_request(request)
+        try:
+            result = view.callback(request, request.raw_url, dict(request.headers))
+        except client_error as error:
+            result = 400, {}, error.response["Error"]["Message"]
+        status, headers, content = result if len(result) == 3 else (200, {}, result)
+        response = response_class(response=content, status=status, headers=headers)
+        if request.method == "HEAD" and "content-length" in headers:
+            response.headers["Content-Length"] = headers["content-length"]
+        return response(environ, start_response)
+
+    werkzeug_app.DomainDispatcherApplication.__call__ = answer
 
 
 def _cache_everywhere(module_name: str, function_name: str) -> None:
