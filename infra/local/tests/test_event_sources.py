@@ -859,6 +859,36 @@ def test_a_woken_shard_poller_reads_at_once_instead_of_at_its_next_idle_round(
         runner.stop()
 
 
+def test_a_shard_read_to_its_end_is_read_again_only_when_woken_or_idle(aws: Aws) -> None:
+    # Given a stream read by a runner whose pollers idle half a minute between rounds, and a
+    # count of the reads its pollers make
+    stream = kinesis_stream(aws)
+    reads: list[str] = []
+    runner_aws = Aws(aws.endpoint + "/")  # clients of the runner's own, to count their calls
+    runner_aws.client("kinesis").meta.events.register(
+        "before-call.kinesis.GetRecords", lambda **_: reads.append("read")
+    )
+    function = FakeFunction()
+    runner = EventSourceRunner(
+        runner_aws, function, poll_interval_seconds=0.02, max_poll_interval_seconds=30
+    )
+    try:
+        runner.add(EventSourceMapping(function="fn", source_arn=stream, batch_size=10))
+        time.sleep(0.3)  # its first round, which finds the stream empty
+        before = len(reads)
+
+        # When a record is put and the stream's pollers woken, once
+        put(aws, stream, {"n": 1})
+        runner.wake(stream)
+
+        # Then the record is delivered by one read, and nothing more is read while it idles
+        eventually(lambda: len(function.snapshot()) == 1)
+        time.sleep(0.5)
+        assert len(reads) - before == 1
+    finally:
+        runner.stop()
+
+
 # -- parallelization factor --------------------------------------------------------------------
 
 

@@ -122,17 +122,18 @@ class Poller(Protocol):
 def poll_loop(
     context: PollContext, poller: Poller, wake_up: threading.Event, *, idle_share: int = 1
 ) -> None:
-    """Poll until stopping. An idle poller slows down from `poll_interval` to `max_poll_interval`
-    times `idle_share` (doubling, not jittered: it is not a retry, and spreading would only add
-    latency; the lanes of one shard share its idle polling, so a parallelization factor does not
-    multiply what an idle shard costs moto) and returns
-    to the short interval as soon as there is work; `wake_up` set (its source has news, or the
-    runner stops) ends a wait at once. A failed poll is retried after the local cloud's backoff,
-    with jitter, between the same bounds."""
-    idle_rounds = 0
+    """Poll until stopping. A poller with work polls again at once; an idle one waits
+    `max_poll_interval` times `idle_share` (the lanes of one shard share its idle polling, so a
+    parallelization factor does not multiply what an idle shard costs moto), or less when the
+    poller says so, and `wake_up` set (its source has news, or the runner stops) ends the wait at
+    once. Every write the local cloud knows of wakes the pollers it concerns (decision 0024), so
+    the idle wait bounds only what it cannot know of (a test writing a table). A failed poll is
+    retried after the local cloud's backoff, with jitter, from `poll_interval` up to the idle
+    wait."""
     failures = 0
     last_error: str | None = None
     last_round = 0.0
+    idle = context.max_poll_interval * idle_share
     while not context.stopping.is_set():
         # Woken often (a busy stream wakes its pollers on every put), a poller still takes at
         # most one round every MIN_ROUND_SECONDS: wake-ups cut the idle wait, never flood moto.
@@ -163,16 +164,8 @@ def poll_loop(
             failures += 1
             continue
         if wait_at_most is None:
-            idle_rounds = 0
             continue
-        idle = backoff_seconds(
-            idle_rounds,
-            base_seconds=context.poll_interval,
-            cap_seconds=context.max_poll_interval * idle_share,
-            jitter=False,
-        )
         _wait(wake_up, idle if wait_at_most <= 0 else min(idle, wait_at_most))
-        idle_rounds += 1
     poller.finish()
 
 

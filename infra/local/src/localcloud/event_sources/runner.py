@@ -30,11 +30,12 @@ from localcloud.event_sources.streams import ShardPoller, shards_of
 
 logger = logging.getLogger(__name__)
 
-# A poller with records polls again at once; an idle one waits from POLL_INTERVAL_SECONDS, doubling
-# to MAX_POLL_INTERVAL_SECONDS. The cap is what an idle cloud costs (each stream shard of each
-# mapping polls moto twice a second at it); the latency of a hop does not hang on it, since the
-# records the local cloud puts on a stream and the tables a function writes wake their pollers
-# at once (decision 0017). It bounds only the wait for a write made from outside a function.
+# A poller with records polls again at once; an idle one waits MAX_POLL_INTERVAL_SECONDS, the
+# wait a wake-up cuts short (decision 0024). That wait is what an idle cloud costs (each stream
+# shard of each mapping reads moto twice a second); the latency of a hop does not hang on it,
+# since the records the local cloud puts on a stream and the tables a function writes wake their
+# pollers at once (decision 0017). It bounds only the wait for a write made from outside a
+# function. POLL_INTERVAL_SECONDS is where a failed poll's backoff starts.
 POLL_INTERVAL_SECONDS = 0.02
 MAX_POLL_INTERVAL_SECONDS = 0.5
 
@@ -43,8 +44,8 @@ class EventSourceRunner(Part):
     """Polls the source of every mapping added and invokes its function, until `stop`.
 
     Each shard and each queue has a thread of its own, so one slow function holds back only its
-    own source. An idle poller backs off from `poll_interval_seconds` to
-    `max_poll_interval_seconds` and returns to the short interval as soon as records arrive.
+    own source. An idle poller waits `max_poll_interval_seconds` between rounds, unless woken;
+    a failed poll backs off from `poll_interval_seconds` to that wait.
     `ttl_deletes` (from the TTL sweeper) tells which REMOVE records of DynamoDB streams are TTL
     deletes: those reach the function with the `userIdentity` Lambda gives them. `wake(arn)`
     tells the pollers of a source that it has news (the local cloud put records on the stream, or

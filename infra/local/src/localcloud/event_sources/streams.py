@@ -338,6 +338,9 @@ class ShardPoller:
         records = [self._shard.record(raw, self._filters, self) for raw in raws]
         if not records:
             return 0.0
+        # A read of fewer records than it asked for took all the shard had: once they are all
+        # handled, the poller waits for news (a wake-up) instead of reading again at once.
+        drained = len(raws) < self._limit
         if self._mapping.parallelization_factor > 1:
             for record in records:
                 record.keep = record.keep and self._in_lane(record)
@@ -348,14 +351,15 @@ class ShardPoller:
         batch = [record for record in window if record.keep]
         if not batch:
             self._done_through(window[-1])
-            return None
+            return 0.0 if drained and window[-1] is records[-1] else None
         expired = self._expired(batch)
         if expired:
             self._give_up(expired, "RecordAgeExceeded")
             self._done_through(expired[-1])
             return None
         self._invoke(records, window, batch)
-        return None
+        handled = self._checkpoint == records[-1].sequence_number and not self._splits
+        return 0.0 if drained and handled else None
 
     def _in_lane(self, record: _Record) -> bool:
         key = self._shard.partition_key(record).encode()
