@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from event_hub.parked import FaultStore
 from localcloud import cli
@@ -471,6 +472,22 @@ def test_events_put_through_the_local_cloud_reach_stream_lake_and_trail_once(
     arrived = received(cloud, within_seconds=3.0, expect=10)
     assert [m["envelope"] for m in arrived if m["envelope"]["partitionKey"] == "order-8"] == [sent]
     assert [entry.detail_type for entry in cloud.trail.for_key("order-8")] == ["sample-happened"]
+
+
+def test_a_functions_events_client_reaches_the_local_clouds_own_put_events(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the environment a deployed function runs with
+    environment = cloud.lambdas.functions[LISTENER].environment
+    for name, value in environment.items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+
+    # When boto3 makes an EventBridge client in it, as a function's publisher does
+    events = boto3.client("events", region_name=cloud.aws.region)
+
+    # Then the client's calls go to the local cloud's PutEvents, not to moto's
+    assert events.meta.endpoint_url == cloud.endpoints()["events"] != cloud.aws.endpoint
 
 
 def test_an_event_matching_a_rule_made_at_run_time_goes_through_moto_whole(

@@ -18,6 +18,7 @@ from localcloud.deploy.package import package
 from localcloud.endpoints import remove_endpoints, write_endpoints
 from localcloud.event_sources import EventSourceRunner
 from localcloud.eventbridge import RuleDelivery
+from localcloud.eventbridge import put_events
 from localcloud.eventbridge.put_events import EventsApiServer
 from localcloud.http_api import CUSTOMER_AUDIENCE, HttpApiServer, LocalSigningKey
 from localcloud.lambda_.functions import FunctionSpec
@@ -156,7 +157,7 @@ class LocalCloud(Part):
             # Functions put events through the local cloud's own PutEvents (the fast path).
             # and reach Stripe at the fake one, through the SDK's own base address setting.
             environment = {
-                "AWS_ENDPOINT_URL_EVENTS": self.events_api.url,
+                put_events.ENDPOINT_VARIABLE: self.events_api.url,
                 "STRIPE_API_BASE": self.stripe.url,
                 **function.environment,
             }

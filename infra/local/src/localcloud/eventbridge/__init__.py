@@ -16,7 +16,7 @@ here:
   skipping disabled rules, retrying under the target's `RetryPolicy` (attempts and event age)
   and dead-lettering with the attributes AWS adds;
 - `put_events`: the PutEvents endpoint (`EventsApiServer`, given to functions as
-  `AWS_ENDPOINT_URL_EVENTS`): rules matched in this process with moto's matcher and events
+  `AWS_ENDPOINT_URL_EVENTBRIDGE`): rules matched in this process with moto's matcher and events
   delivered straight to the routed targets, each entry taking one path whole; every other
   EventBridge call passed on to moto.
 

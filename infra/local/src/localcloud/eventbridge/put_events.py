@@ -7,7 +7,7 @@ the same rule state, batching, retries and dead-letter queues, and recorded in t
 entry takes one path whole: one that matches a rule this process does not deliver for (a rule
 made at run time, say) goes to moto's PutEvents instead, and from there through the queues.
 Every other EventBridge call is passed on to moto unchanged. Functions get this endpoint as
-`AWS_ENDPOINT_URL_EVENTS`.
+`AWS_ENDPOINT_URL_EVENTBRIDGE` (`ENDPOINT_VARIABLE`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ from localcloud.trail import EventTrail
 logger = logging.getLogger(__name__)
 
 PUT_EVENTS = "AWSEvents.PutEvents"
+# The variable boto3 reads for one service's endpoint is named after its service id, EventBridge,
+# not its endpoint prefix: `AWS_ENDPOINT_URL_EVENTS`, given until 2026-12-02, was never read, and
+# every function's PutEvents went to moto and through its queues (decision 0024).
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_EVENTBRIDGE"
 # How long a bus's rules are taken as known before they are listed again.
 RULES_SECONDS = 1.0
 
