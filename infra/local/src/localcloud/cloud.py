@@ -17,8 +17,7 @@ from localcloud.deploy.create import deploy
 from localcloud.deploy.package import package
 from localcloud.endpoints import remove_endpoints, write_endpoints
 from localcloud.event_sources import EventSourceRunner
-from localcloud.eventbridge import RuleDelivery
-from localcloud.eventbridge import put_events
+from localcloud.eventbridge import RuleDelivery, put_events
 from localcloud.eventbridge.put_events import EventsApiServer
 from localcloud.http_api import CUSTOMER_AUDIENCE, HttpApiServer, LocalSigningKey
 from localcloud.lambda_.functions import FunctionSpec
