@@ -17,8 +17,8 @@ from localcloud.deploy.create import deploy
 from localcloud.deploy.package import package
 from localcloud.endpoints import remove_endpoints, write_endpoints
 from localcloud.event_sources import EventSourceRunner
-from localcloud.eventbridge import RuleDelivery, put_events
-from localcloud.eventbridge.put_events import EventsApiServer
+from localcloud.eventbridge import RuleDelivery
+from localcloud.eventbridge.put_events import ENDPOINT_VARIABLE, EventsApiServer
 from localcloud.http_api import CUSTOMER_AUDIENCE, HttpApiServer, LocalSigningKey
 from localcloud.lambda_.functions import FunctionSpec
 from localcloud.lambda_.host import DEFAULT_CONCURRENCY, LambdaHost
@@ -156,7 +156,7 @@ class LocalCloud(Part):
             # Functions put events through the local cloud's own PutEvents (the fast path).
             # and reach Stripe at the fake one, through the SDK's own base address setting.
             environment = {
-                put_events.ENDPOINT_VARIABLE: self.events_api.url,
+                ENDPOINT_VARIABLE: self.events_api.url,
                 "STRIPE_API_BASE": self.stripe.url,
                 **function.environment,
             }

@@ -93,6 +93,14 @@ def shards_of(context: PollContext, mapping: EventSourceMapping) -> list[_Shard]
     return shards
 
 
+def _position(after: str | None, sequence_number_field: str) -> dict[str, str]:
+    """Where a fresh shard iterator starts: after the sequence number `after`, else at the oldest
+    record; Kinesis and DynamoDB Streams name the sequence number's field differently."""
+    if after:
+        return {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", sequence_number_field: after}
+    return {"ShardIteratorType": "TRIM_HORIZON"}
+
+
 class _ReadingOn:
     """Where a shard's last read left off, and the iterator that continues from there: reading on
     from the same place (the common case, idle rounds included) costs one call instead of two,
@@ -134,13 +142,10 @@ class _KinesisShard:
         kinesis = self._context.aws.client("kinesis")
 
         def iterator_at(after: str | None) -> str:
-            position: dict[str, str] = (
-                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
-                if after
-                else {"ShardIteratorType": "TRIM_HORIZON"}
-            )
             iterator: str = kinesis.get_shard_iterator(
-                StreamARN=self._stream_arn, ShardId=self.shard_id, **position
+                StreamARN=self._stream_arn,
+                ShardId=self.shard_id,
+                **_position(after, "StartingSequenceNumber"),
             )["ShardIterator"]
             return iterator
 
@@ -204,13 +209,10 @@ class _DynamoDBShard:
         streams = self._context.aws.client("dynamodbstreams")
 
         def iterator_at(after: str | None) -> str:
-            position: dict[str, str] = (
-                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
-                if after
-                else {"ShardIteratorType": "TRIM_HORIZON"}
-            )
             iterator: str = streams.get_shard_iterator(
-                StreamArn=self._stream_arn, ShardId=self.shard_id, **position
+                StreamArn=self._stream_arn,
+                ShardId=self.shard_id,
+                **_position(after, "SequenceNumber"),
             )["ShardIterator"]
             return iterator
 
