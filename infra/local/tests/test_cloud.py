@@ -9,7 +9,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -576,27 +575,32 @@ def test_without_a_webhook_service_no_stripe_secret_is_put_anywhere(cloud: Local
     assert [p["Name"] for p in names if "api-key" in p["Name"]] == []
 
 
-def test_an_ended_invocation_wakes_the_pollers_of_its_own_stacks_table_streams(
+def test_an_ended_invocation_wakes_the_pollers_of_the_streams_moto_has_news_of_once_each(
     tmp_path: Path,
 ) -> None:
-    # Given a cloud whose stack "svc-local" reads one table stream, and another stack another
+    # Given a cloud whose moto has added records to two streams, three records to one of them
     woken: list[str] = []
+    news = [{"orders-stream", "views-stream"}, set()]
 
     class Runner:
         def wake(self, source_arn: str) -> None:
             woken.append(source_arn)
 
+    class Moto:
+        def streams_with_news(self) -> set[str]:
+            return news.pop(0)
+
     cloud = LocalCloud(state_dir=tmp_path, serverless=ROOT / "make" / "serverless")
     cloud.event_sources = Runner()  # type: ignore[assignment]
-    cloud._table_streams = {"svc-local": {"svc-stream"}, "other-local": {"other-stream"}}
+    cloud.moto = Moto()  # type: ignore[assignment]
     spec = FunctionSpec(name="svc-local-listener", handler="h.handle", code_dir=tmp_path)
 
-    # When a function of "svc-local" has ended its invocation (and of a stack without streams)
-    cloud._wake_table_streams(replace(spec, stack="svc-local"))
-    cloud._wake_table_streams(replace(spec, stack="lonely-local"))
+    # When a function that wrote them returns, and then one that only read
+    cloud._wake_streams_with_news(spec)
+    cloud._wake_streams_with_news(spec)
 
-    # Then only its own stack's table stream was woken
-    assert woken == ["svc-stream"]
+    # Then each of the two streams was woken once, and nothing after the read
+    assert sorted(woken) == ["orders-stream", "views-stream"]
 
 
 @pytest.fixture

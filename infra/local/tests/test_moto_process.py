@@ -16,6 +16,7 @@ import werkzeug.test
 from localcloud.aws import Aws
 from localcloud.moto import process as moto_process
 from localcloud.moto.process import _record_delimiter, apply_fixes
+from localcloud.moto.server import MotoServer
 from moto import mock_aws
 
 
@@ -656,3 +657,33 @@ def test_a_call_moto_routes_skips_flask_and_a_cors_request_still_goes_through_it
     assert from_a_page.headers["Access-Control-Allow-Origin"] == "http://localhost:8000"
     assert (unrouted.status_code, dashboard.status_code) == (404, 200)
     assert through_flask == ["http://localhost:8000", "no origin", "no origin"]
+
+
+def test_moto_says_which_table_streams_have_new_records_whoever_wrote_them(tmp_path: Any) -> None:
+    # Given moto's process, a table with a stream and one without
+    with MotoServer(log_file=tmp_path / "moto.log") as moto:
+        aws = Aws(moto.url)
+        stream_arn = table_with_stream(aws)
+        dynamodb = aws.client("dynamodb")
+        dynamodb.create_table(
+            TableName="quiet",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        before = moto.streams_with_news()
+
+        # When each is written (the streamed one three times, once in a batch), then only read
+        dynamodb.put_item(TableName="quiet", Item={"pk": {"S": "q"}})
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}})
+        dynamodb.batch_write_item(
+            RequestItems={"t": [{"PutRequest": {"Item": {"pk": {"S": k}}}} for k in "bc"]}
+        )
+        written = moto.streams_with_news()
+        dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})
+        dynamodb.scan(TableName="t")
+        read = moto.streams_with_news()
+
+        # Then moto told of the streamed table's records by its stream's ARN, as soon as the
+        # writes were answered, and of nothing after the reads
+        assert (before, written, read) == (set(), {stream_arn}, set())

@@ -72,8 +72,6 @@ class LocalCloud(Part):
     stacks: list[DeployedStack] = field(default_factory=list)
     failures: list[StackFailure] = field(default_factory=list)
     http_apis: dict[str, HttpApiServer] = field(default_factory=dict)
-    # The table streams each stack's mappings read, by stack name.
-    _table_streams: dict[str, set[str]] = field(default_factory=dict)
 
     def start(self) -> Self:
         self.state_dir = self.state_dir.resolve()
@@ -106,7 +104,7 @@ class LocalCloud(Part):
             python=sys.executable,
             log_dir=self.state_dir / "logs",
             concurrency=self.lambda_concurrency,
-            after_invocation=self._wake_table_streams,
+            after_invocation=self._wake_streams_with_news,
         ).start()
         self.ttl = TtlSweeper(self.aws)
         self.event_sources = EventSourceRunner(
@@ -163,8 +161,6 @@ class LocalCloud(Part):
             self.lambdas.deploy(replace(function, environment=environment))
         for mapping in stack.mappings:
             self.event_sources.add(mapping)
-            if mapping.kind == "dynamodb":
-                self._table_streams.setdefault(stack.name, set()).add(mapping.source_arn)
         for target in stack.rule_targets:
             self.rule_delivery.add(target)
         for bus in stack.buses:
@@ -261,12 +257,13 @@ class LocalCloud(Part):
             logging.getLogger("localcloud").removeHandler(handler)
             handler.close()
 
-    def _wake_table_streams(self, function: FunctionSpec) -> None:
-        """A function has returned, and may have written its stack's tables (a service's
-        functions write its own tables only): the pollers of those tables' streams look now
-        instead of at their next idle round (decision 0017). A write to any other table is found
-        at that round."""
-        for stream_arn in self._table_streams.get(function.stack, ()):
+    def _wake_streams_with_news(self, _returned: FunctionSpec) -> None:
+        """A function has returned: the pollers of the table streams moto has added records to
+        since the last return look now, instead of at their next idle round (decisions 0017 and
+        0025). One wake-up per return, however many records it wrote, so a function's batch of
+        writes is read as one batch; and none after a function that only read. A write from
+        outside any function is found at the idle round, or at the next return."""
+        for stream_arn in self.moto.streams_with_news():
             self.event_sources.wake(stream_arn)
 
     def _put_events_locally(self, entries: Sequence[Mapping[str, Any]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -16,6 +17,11 @@ from localcloud.lifecycle import Part
 HOST = "127.0.0.1"
 
 
+# Where moto's process sends the ARN of each DynamoDB stream a request added records to: one UDP
+# datagram per stream and request, on the loopback (`localcloud.moto.process` reads it).
+STREAM_NEWS_VARIABLE = "LOCALCLOUD_STREAM_NEWS_TO"
+
+
 def free_port(host: str = HOST) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
@@ -24,7 +30,10 @@ def free_port(host: str = HOST) -> int:
 
 
 class MotoServer(Part):
-    """Starts `moto.server` on a free loopback port; `url` is the AWS endpoint."""
+    """Starts `moto.server` on a free loopback port; `url` is the AWS endpoint.
+
+    `streams_with_news()` says which DynamoDB streams moto has added records to since it was last
+    asked, whoever wrote their tables."""
 
     def __init__(self, *, port: int | None = None, log_file: Path | None = None) -> None:
         self.port = port or free_port()
@@ -32,11 +41,17 @@ class MotoServer(Part):
         self._log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._stream_news: socket.socket | None = None
 
     def start(self, *, timeout_seconds: float = 30.0) -> Self:
         self._log = self._log_file.open("ab") if self._log_file else None
+        self._stream_news = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._stream_news.bind((HOST, 0))
+        self._stream_news.setblocking(False)
+        news_host, news_port = self._stream_news.getsockname()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "localcloud.moto.process", "-H", HOST, "-p", str(self.port)],
+            env={**os.environ, STREAM_NEWS_VARIABLE: f"{news_host}:{news_port}"},
             stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             # Its own session: Ctrl-C reaches the local cloud, which stops moto last, in order.
@@ -59,7 +74,23 @@ class MotoServer(Part):
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
         urllib.request.urlopen(request, timeout=10).close()
 
+    def streams_with_news(self) -> set[str]:
+        """The ARNs of the table streams moto has added records to since the last call. moto
+        says so before it answers the write, so a caller that has seen the write answered hears
+        of it here. (Were the loopback's buffer ever full, news would be dropped, and found by the
+        stream's pollers at their idle round.)"""
+        arns: set[str] = set()
+        while self._stream_news is not None:
+            try:
+                arns.add(self._stream_news.recv(4096).decode())
+            except (BlockingIOError, OSError):
+                break
+        return arns
+
     def stop(self) -> None:
+        if self._stream_news is not None:
+            self._stream_news.close()
+            self._stream_news = None
         if self._process and self._process.poll() is None:
             self._process.terminate()
             try:
