@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 from localcloud.aws import Aws
-from localcloud.event_sources import EventSourceMapping, EventSourceRunner, FilterCriteria
-from localcloud.event_sources.streams import _DynamoDBShard, _KinesisShard
+from localcloud.event_sources import EventSourceMapping, EventSourceRunner, FilterCriteria, streams
+from localcloud.event_sources.context import WakeUps
+from localcloud.event_sources.streams import SHARED_END_SECONDS, _DynamoDBShard, _KinesisShard
 from localcloud.lambda_.functions import Invocation
 from localcloud.testing import eventually
 
@@ -578,10 +579,9 @@ def test_dynamodb_stream_is_still_read_after_a_failed_transaction(aws: Aws, star
     assert keys == ["before", "after"]
 
 
-@pytest.mark.parametrize("kind", ["kinesis", "dynamodbstreams"])
-def test_a_shard_read_on_from_where_it_left_off_is_one_call(kind: str) -> None:
-    # Given a shard of a stream, its client stubbed: one fresh iterator, then reads that each
-    # hand on the next iterator, the first with a record, the second with none
+def stubbed_shard(kind: str) -> tuple[Any, Any, Any, str, dict[str, Any]]:
+    """A shard of a stream whose client is stubbed, its context's wake-ups, its client, and a
+    record of it with its sequence number."""
     aws = Aws(f"http://{kind}.stubbed.invalid")
     client = aws.client(kind)
     stream_arn = (
@@ -589,7 +589,8 @@ def test_a_shard_read_on_from_where_it_left_off_is_one_call(kind: str) -> None:
         if kind == "kinesis"
         else "arn:aws:dynamodb:eu-west-1:123456789012:table/items/stream/2026-12-02T00:00:00.000"
     )
-    context: Any = type("Context", (), {"aws": aws})()
+    wake_ups = WakeUps()
+    context: Any = type("Context", (), {"aws": aws, "wake_ups": wake_ups})()
     shard_id = "shardId-00000000000000000000-00000000"
     shard = (_KinesisShard if kind == "kinesis" else _DynamoDBShard)(context, stream_arn, shard_id)
     sequence_number = "7".zfill(21)
@@ -598,19 +599,85 @@ def test_a_shard_read_on_from_where_it_left_off_is_one_call(kind: str) -> None:
         if kind == "kinesis"
         else {"eventID": "e", "dynamodb": {"SequenceNumber": sequence_number}}
     )
+    return shard, wake_ups, client, stream_arn, record
+
+
+@pytest.mark.parametrize("kind", ["kinesis", "dynamodbstreams"])
+def test_a_shard_read_on_from_where_it_left_off_is_one_call(kind: str) -> None:
+    # Given a shard of a stream, its client stubbed: one fresh iterator, then reads that each
+    # hand on the next iterator, the first with a record, the second with none
+    shard, wake_ups, client, stream_arn, record = stubbed_shard(kind)
+    sequence_number = shard.sequence_number(record)
     with Stubber(client) as stub:
         stub.add_response("get_shard_iterator", {"ShardIterator": "i-0"})
         stub.add_response("get_records", {"Records": [record], "NextShardIterator": "i-1"})
         stub.add_response("get_records", {"Records": [], "NextShardIterator": "i-2"})
         stub.add_response("get_records", {"Records": [], "NextShardIterator": "i-3"})
 
-        # When it is read from the start, then on from its record twice
+        # When it is read from the start, then on from its record twice, each time after news
         first = shard.read(None, 100)
-        then = [shard.read(sequence_number, 100), shard.read(sequence_number, 100)]
+        then = []
+        for _ in range(2):
+            wake_ups.wake(stream_arn)
+            then.append(shard.read(sequence_number, 100))
 
         # Then only the first read asked for an iterator: each later one used the one handed on
         stub.assert_no_pending_responses()
     assert (len(first), then) == (1, [[], []])
+
+
+@pytest.mark.parametrize("kind", ["kinesis", "dynamodbstreams"])
+def test_the_readers_of_a_shard_share_a_read_until_news_or_a_moment_has_passed(
+    kind: str,
+) -> None:
+    # Given a shard whose stubbed client has one record to read, and nothing after it
+    shard, wake_ups, client, stream_arn, record = stubbed_shard(kind)
+    sequence_number = shard.sequence_number(record)
+    with Stubber(client) as stub:
+        stub.add_response("get_shard_iterator", {"ShardIterator": "i-0"})
+        stub.add_response("get_records", {"Records": [record], "NextShardIterator": "i-1"})
+
+        # When several readers (lanes, mappings) read it from the start, one after another
+        reads = [shard.read(None, 100) for _ in range(4)]
+
+        # Then one call served them all, each with the whole shard
+        stub.assert_no_pending_responses()
+        assert reads == [[record]] * 4
+
+        # When the shard has news, or a moment passes without any (a record put straight into
+        # moto, which no wake-up tells of), a reader at the shard's end asks the stream again
+        stub.add_response("get_records", {"Records": [], "NextShardIterator": "i-2"})
+        stub.add_response("get_records", {"Records": [], "NextShardIterator": "i-3"})
+        wake_ups.wake(stream_arn)
+        after_news = shard.read(sequence_number, 100)
+        time.sleep(SHARED_END_SECONDS * 1.5)
+        after_a_moment = shard.read(sequence_number, 100)
+
+        # Then each of those asked once more
+        stub.assert_no_pending_responses()
+    assert (after_news, after_a_moment) == ([], [])
+
+
+def test_a_shard_shares_only_its_latest_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a shard that shares two records at most, and three records in it
+    monkeypatch.setattr(streams, "SHARED_RECORDS", 2)
+    shard, _wake_ups, client, _stream_arn, record = stubbed_shard("kinesis")
+    records = [{**record, "SequenceNumber": str(n).zfill(21)} for n in (1, 2, 3)]
+    with Stubber(client) as stub:
+        stub.add_response("get_shard_iterator", {"ShardIterator": "i-0"})
+        stub.add_response("get_records", {"Records": records, "NextShardIterator": "i-1"})
+        stub.add_response("get_shard_iterator", {"ShardIterator": "i-2"})
+        stub.add_response("get_records", {"Records": records, "NextShardIterator": "i-3"})
+
+        # When it is read whole, then after its first record, then whole again
+        whole = shard.read(None, 100)
+        after_the_first = shard.read(records[0]["SequenceNumber"], 100)
+        whole_again = shard.read(None, 100)
+
+        # Then the read after the first record was shared; the whole shard, no longer held, was
+        # read again from the stream with a fresh iterator
+        stub.assert_no_pending_responses()
+    assert (whole, after_the_first, whole_again) == (records, records[1:], records)
 
 
 def test_dynamodb_filters_see_the_record(aws: Aws, start) -> None:

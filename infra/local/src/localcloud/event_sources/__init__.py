@@ -11,7 +11,8 @@ function itself:
 - `streams`: Kinesis and DynamoDB streams, one `ShardPoller` per shard, in order, one batch in
   flight at a time, failed batches retried, bisected, given up on after the retry or age limit
   and sent to the on-failure destination with Lambda's invocation record; REMOVE records of TTL
-  deletes carry the `userIdentity` DynamoDB gives them;
+  deletes carry the `userIdentity` DynamoDB gives them; every mapping and lane reading one shard
+  shares what it reads: the readers one put wakes make one call (`_SharedReads`, decision 0026);
 - `sqs`: SQS queues, one `SqsPoller` per queue, long-polling while it holds nothing and running
   up to the mapping's MaximumConcurrency batches at once; messages a batch did not process stay
   on the queue and come back after their visibility timeout, and the queue's own redrive policy

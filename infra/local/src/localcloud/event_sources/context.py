@@ -37,11 +37,13 @@ MIN_ROUND_SECONDS = 0.02
 class WakeUps:
     """One event per poller, set when its source (or its shard of it) has news (`wake`) or the
     runner stops (`wake_all`): a poller idling between rounds looks at once instead of at its
-    next round."""
+    next round. `news(arn)` counts a source's wake-ups, so that what was read of it can be known
+    to be still all there is."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_source: dict[str, list[tuple[str | None, threading.Event]]] = {}
+        self._news: dict[str, int] = {}
 
     def register(self, source_arn: str, shard_id: str | None = None) -> threading.Event:
         event = threading.Event()
@@ -52,10 +54,17 @@ class WakeUps:
     def wake(self, source_arn: str, shard_ids: Collection[str] | None = None) -> None:
         """Wake the pollers of `source_arn`: of those shards only, when they are named."""
         with self._lock:
+            # Counted before any poller wakes, so a woken poller sees the news counted.
+            self._news[source_arn] = self._news.get(source_arn, 0) + 1
             pollers = list(self._by_source.get(source_arn, ()))
         for shard_id, event in pollers:
             if shard_ids is None or shard_id is None or shard_id in shard_ids:
                 event.set()
+
+    def news(self, source_arn: str) -> int:
+        """How many times `source_arn` has been woken."""
+        with self._lock:
+            return self._news.get(source_arn, 0)
 
     def wake_all(self) -> None:
         with self._lock:
@@ -73,6 +82,9 @@ class PollContext:
     max_poll_interval: float
     ttl_deletes: TtlDeletes | None
     wake_ups: WakeUps = field(default_factory=WakeUps)
+    # Each stream shard once, by (stream ARN, shard id), whichever mappings and lanes read it:
+    # they share what it has read (`streams.shards_of`).
+    shards: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def queue_url(self, arn: str) -> str:
         return sqs_queue_url(self.aws, arn)

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -79,17 +80,21 @@ class _Shard(Protocol):
 
 
 def shards_of(context: PollContext, mapping: EventSourceMapping) -> list[_Shard]:
+    """The shards of the mapping's stream, each one object for every mapping and lane reading it,
+    so that one read of it serves them all (`_SharedReads`)."""
     shards: list[_Shard] = []
     if mapping.kind == "kinesis":
         kinesis = context.aws.client("kinesis")
         for page in kinesis.get_paginator("list_shards").paginate(StreamARN=mapping.source_arn):
             for shard in page["Shards"]:
-                shards.append(_KinesisShard(context, mapping.source_arn, shard["ShardId"]))
+                key = (mapping.source_arn, shard["ShardId"])
+                shards.append(context.shards.setdefault(key, _KinesisShard(context, *key)))
     else:
         streams = context.aws.client("dynamodbstreams")
         description = streams.describe_stream(StreamArn=mapping.source_arn)["StreamDescription"]
         for shard in description["Shards"]:
-            shards.append(_DynamoDBShard(context, mapping.source_arn, shard["ShardId"]))
+            key = (mapping.source_arn, shard["ShardId"])
+            shards.append(context.shards.setdefault(key, _DynamoDBShard(context, *key)))
     return shards
 
 
@@ -101,34 +106,113 @@ def _position(after: str | None, sequence_number_field: str) -> dict[str, str]:
     return {"ShardIteratorType": "TRIM_HORIZON"}
 
 
-class _ReadingOn:
-    """Where a shard's last read left off, and the iterator that continues from there: reading on
-    from the same place (the common case, idle rounds included) costs one call instead of two,
-    a fresh iterator and its read."""
+# How many of a shard's latest records its readers share (`_SharedReads`); older ones are read
+# from the stream again by whoever still needs them.
+SHARED_RECORDS = 10_000
+# How long a read that found a shard's end stands for the shard's end, if no news came since:
+# long enough for the readers one put woke to share one read, short enough that a record no
+# wake-up told of (one put straight into moto) is read at the next round after it.
+SHARED_END_SECONDS = 0.05
 
-    def __init__(self) -> None:
-        self._continue_from: tuple[str | None, str] | None = None
+
+class _SharedReads:
+    """What a shard's readers (every lane of every mapping on it) have read of it lately: one run
+    of consecutive records, and the iterator that reads on from its end. A put wakes every reader
+    of the shard at once; the first one's read serves the others, where each used to make a call
+    of its own for the same records.
+
+    - A read after a record in the run (or at its end) is answered from the run. If the run holds
+      fewer records than the reader asked for, it reads on from the run's end with the kept
+      iterator (one call), unless the run's last read found the shard's end less than
+      `SHARED_END_SECONDS` ago and the shard has had no news (`news`, its wake-ups) since: then
+      the run is all the shard holds, as a read of the stream would have said.
+    - A read from anywhere else (a reader far behind, or the first read of all) takes a fresh
+      iterator: two calls. The first one starts the run.
+
+    Reads of one shard take turns, so those woken together make one call."""
+
+    def __init__(self, news: Callable[[], int]) -> None:
+        self._lock = threading.Lock()
+        self._news = news
+        self._started = False
+        self._records: list[dict[str, Any]] = []
+        self._next: dict[str | None, int] = {}  # a sequence number: the index of the record after
+        self._reading_on: str | None = None  # the iterator at the run's end
+        # When a read last found the shard's end: the news count then, and the monotonic time.
+        self._whole_as_of: tuple[int, float] | None = None
 
     def read(
         self,
         after: str | None,
+        limit: int,
         iterator_at: Callable[[str | None], str],
-        records_from: Callable[[str], dict[str, Any]],
+        records_from: Callable[[str, int], dict[str, Any]],
         sequence_number: Callable[[dict[str, Any]], str],
     ) -> list[dict[str, Any]]:
-        iterator = None
-        if self._continue_from is not None and self._continue_from[0] == after:
-            iterator = self._continue_from[1]
-        try:
-            response = records_from(iterator or iterator_at(after))
-        except ClientError:
-            self._continue_from = None  # an expired or unknown iterator: start afresh next time
-            raise
-        records: list[dict[str, Any]] = response["Records"]
-        next_iterator = response.get("NextShardIterator")
-        last = sequence_number(records[-1]) if records else after
-        self._continue_from = (last, next_iterator) if next_iterator else None
-        return records
+        with self._lock:
+            start = self._next.get(after) if self._started else None
+            if start is None:
+                return self._read_elsewhere(
+                    after, limit, iterator_at, records_from, sequence_number
+                )
+            shared = self._records[start : start + limit]
+            if len(shared) == limit or self._still_whole():
+                return shared
+            end = sequence_number(self._records[-1]) if self._records else after
+            asked = self._news(), time.monotonic()
+            try:
+                response = records_from(self._reading_on or iterator_at(end), limit - len(shared))
+            except ClientError:
+                self._reading_on = None  # an expired or unknown iterator: start afresh next time
+                raise
+            read: list[dict[str, Any]] = response["Records"]
+            self._extend(read, response.get("NextShardIterator"), sequence_number)
+            self._whole_as_of = asked if len(read) < limit - len(shared) else None
+            return shared + read
+
+    def _read_elsewhere(
+        self,
+        after: str | None,
+        limit: int,
+        iterator_at: Callable[[str | None], str],
+        records_from: Callable[[str, int], dict[str, Any]],
+        sequence_number: Callable[[dict[str, Any]], str],
+    ) -> list[dict[str, Any]]:
+        asked = self._news(), time.monotonic()
+        response = records_from(iterator_at(after), limit)
+        read: list[dict[str, Any]] = response["Records"]
+        if not self._started:
+            self._started, self._next = True, {after: 0}
+            self._extend(read, response.get("NextShardIterator"), sequence_number)
+            self._whole_as_of = asked if len(read) < limit else None
+        return read
+
+    def _still_whole(self) -> bool:
+        """Whether the run's last read found the shard's end so lately, and with no news since,
+        that the run is all the shard holds."""
+        if self._whole_as_of is None:
+            return False
+        news, asked_at = self._whole_as_of
+        return news == self._news() and time.monotonic() - asked_at < SHARED_END_SECONDS
+
+    def _extend(
+        self,
+        read: list[dict[str, Any]],
+        reading_on: str | None,
+        sequence_number: Callable[[dict[str, Any]], str],
+    ) -> None:
+        for raw in read:
+            self._records.append(raw)
+            self._next[sequence_number(raw)] = len(self._records)
+        self._reading_on = reading_on
+        if len(self._records) > SHARED_RECORDS + SHARED_RECORDS // 10:
+            # Keep the latest SHARED_RECORDS: the run now starts after the last record dropped.
+            dropped = len(self._records) - SHARED_RECORDS
+            starts_after = sequence_number(self._records[dropped - 1])
+            self._records = self._records[dropped:]
+            self._next = {starts_after: 0}
+            for index, raw in enumerate(self._records, start=1):
+                self._next[sequence_number(raw)] = index
 
 
 class _KinesisShard:
@@ -136,7 +220,7 @@ class _KinesisShard:
         self._context = context
         self._stream_arn = stream_arn
         self.shard_id = shard_id
-        self._reading_on = _ReadingOn()
+        self._reads = _SharedReads(lambda: context.wake_ups.news(stream_arn))
 
     def read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
         kinesis = self._context.aws.client("kinesis")
@@ -149,14 +233,14 @@ class _KinesisShard:
             )["ShardIterator"]
             return iterator
 
-        def records_from(iterator: str) -> dict[str, Any]:
+        def records_from(iterator: str, limit: int) -> dict[str, Any]:
             # moto's iterators only name the stream when given its name: pass the ARN again.
             response: dict[str, Any] = kinesis.get_records(
                 ShardIterator=iterator, Limit=limit, StreamARN=self._stream_arn
             )
             return response
 
-        return self._reading_on.read(after, iterator_at, records_from, self.sequence_number)
+        return self._reads.read(after, limit, iterator_at, records_from, self.sequence_number)
 
     def sequence_number(self, raw: dict[str, Any]) -> str:
         return str(raw["SequenceNumber"])
@@ -201,9 +285,10 @@ class _DynamoDBShard:
         self._table = stream_arn.split(":", 5)[5].split("/")[1]
         self._hash_key: str | None = None
         self.shard_id = shard_id
-        # A kept iterator reads on in the same table: a cancelled transaction puts back what it
-        # wrote in place, its stream cut back to where it was (`localcloud.moto.process`).
-        self._reading_on = _ReadingOn()
+        # A kept iterator reads on in the same table, and a record once read stays: a cancelled
+        # transaction puts back what it wrote in place, its stream cut back to where it was,
+        # under the lock that every DynamoDB and Streams call takes (`localcloud.moto.process`).
+        self._reads = _SharedReads(lambda: context.wake_ups.news(stream_arn))
 
     def read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
         streams = self._context.aws.client("dynamodbstreams")
@@ -216,11 +301,11 @@ class _DynamoDBShard:
             )["ShardIterator"]
             return iterator
 
-        def records_from(iterator: str) -> dict[str, Any]:
+        def records_from(iterator: str, limit: int) -> dict[str, Any]:
             response: dict[str, Any] = streams.get_records(ShardIterator=iterator, Limit=limit)
             return response
 
-        return self._reading_on.read(after, iterator_at, records_from, self.sequence_number)
+        return self._reads.read(after, limit, iterator_at, records_from, self.sequence_number)
 
     def sequence_number(self, raw: dict[str, Any]) -> str:
         return str(raw["dynamodb"]["SequenceNumber"])
