@@ -108,6 +108,14 @@ def test_the_functions_that_call_stripe_have_reserved_concurrency_and_the_webhoo
     )
 
 
+def test_the_listener_runs_batches_of_its_shard_side_by_side_within_its_stripe_concurrency(
+    stack: PackagedStack,
+) -> None:
+    # Each record waits on Stripe: one batch at a time was the shop's slowest hop (decision 0022).
+    factor = stack.mapping_of("Listener")["ParallelizationFactor"]
+    assert 1 < factor <= stack.function("Listener")["ReservedConcurrentExecutions"]
+
+
 def test_the_webhook_is_a_public_post_route_that_only_queues(stack: PackagedStack) -> None:
     [route] = stack.of_type("AWS::ApiGatewayV2::Route").values()
     assert route["RouteKey"] == "POST /stripe/webhook"
