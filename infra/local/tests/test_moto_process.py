@@ -4,6 +4,7 @@ import http.client
 import importlib
 import json
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -687,3 +688,40 @@ def test_moto_says_which_table_streams_have_new_records_whoever_wrote_them(tmp_p
         # Then moto told of the streamed table's records by its stream's ARN, as soon as the
         # writes were answered, and of nothing after the reads
         assert (before, written, read) == (set(), {stream_arn}, set())
+
+
+def test_concurrent_puts_on_a_kinesis_shard_each_keep_their_record(
+    aws_in_process: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stream of one shard, and moto made slow to store a record once it has numbered it
+    # (where a thread switch let another put take the same number)
+    kinesis_models: Any = importlib.import_module("moto.kinesis.models")
+    store = kinesis_models.Record.__init__
+
+    def store_slowly(*args: Any, **kwargs: Any) -> None:
+        time.sleep(0.001)
+        store(*args, **kwargs)
+
+    monkeypatch.setattr(kinesis_models.Record, "__init__", store_slowly)
+    kinesis = boto3.client("kinesis")
+    kinesis.create_stream(StreamName="hub", ShardCount=1)
+
+    # When puts land at once, as the local cloud's fast path makes them
+    def put(batch: int) -> list[str]:
+        records: list[Any] = [
+            {"Data": str(batch * 5 + n).encode(), "PartitionKey": "k"} for n in range(5)
+        ]
+        answer = kinesis.put_records(StreamName="hub", Records=records)
+        return [str(record["SequenceNumber"]) for record in answer["Records"]]
+
+    with ThreadPoolExecutor(8) as pool:
+        sequence_numbers = [number for batch in pool.map(put, range(40)) for number in batch]
+
+    # Then each record has a sequence number of its own, and the shard holds every one
+    shard_id = kinesis.list_shards(StreamName="hub")["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(
+        StreamName="hub", ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"]
+    assert len(set(sequence_numbers)) == 200
+    assert sorted(int(record["Data"]) for record in records) == list(range(200))

@@ -86,6 +86,13 @@ def apply_fixes() -> None:
     # changes only; one request at a time through moto's DynamoDB and its streams makes them so.
     _serialize_dynamodb_requests()
 
+    # moto's Kinesis numbers a record after the shard's newest ("not safe for concurrency", says
+    # its own comment): two puts at once could take the same number, the later one's record
+    # replacing the earlier's, so an event on the hub was lost to every consumer but the one
+    # that had already read it (issue 14's bench lost one order in a few runs of 200). Kinesis
+    # numbers a shard's records strictly in order; one request at a time through moto's does.
+    _serialize_kinesis_requests()
+
     # Before each transaction moto copied every table it writes, whole, and on a failed condition
     # put the copy in the table's place: a transaction's cost grew with the table (a 1,000-order
     # backlog took minutes, then timed out), and a shard iterator issued before kept reading the
@@ -372,6 +379,11 @@ def _serialize_dynamodb_requests() -> None:
     ):
         handler: Any = getattr(importlib.import_module(module), name)
         handler.call_action = _locked(handler.call_action, one_at_a_time)
+
+
+def _serialize_kinesis_requests() -> None:
+    handler: Any = importlib.import_module("moto.kinesis.responses").KinesisResponse
+    handler.call_action = _locked(handler.call_action, threading.Lock())
 
 
 class _NoTableCopies:
