@@ -18,8 +18,8 @@ page that reaches back to the oldest of those and no further; an order listed wi
 pending is asked for its client secret once, and paid. A time is seen at the poll, so each
 latency includes up to one poll interval of waiting. The customers run in a process of their own,
 so they do not take turns with the local cloud for its interpreter lock; their CPU is counted
-with the shop's. A warm-up of a few orders starts the functions' environments first, so cold
-starts are not in the figures.
+with the shop's. First, a warm-up of two orders per customer at the target rate starts the
+environments that rate keeps busy, so cold starts are not in the figures.
 """
 
 import json
@@ -168,7 +168,7 @@ class Watch:
                 if order["status"] in ("CANCELLED", "EXPIRED") and order_id not in self.ended:
                     self.ended.add(order_id)
                     self.problems.append(
-                        f"order {order_id} ended {order['status']}, unpaid; listed as"
+                        f"order {order_id} ended {order['status']}, not fulfilled; listed as"
                         f" {' then '.join(self.seen_as[order_id][1:])}"
                     )
             settled = len(self.fulfilled) + len(self.ended)
@@ -235,7 +235,7 @@ def problems_of(watches: list[dict]) -> str | None:
     problems = [problem for w in watches for problem in w["problems"]]
     if not problems:
         return None
-    return f"  {len(problems)} orders not paid in time or not payable; the first: {problems[0]}"
+    return f"  {len(problems)} orders not fulfilled or not payable; the first: {problems[0]}"
 
 
 def figure(name: str, values: list[float]) -> str:
@@ -321,9 +321,12 @@ def main() -> None:
         f"== shop at capacity: {orders} orders offered at {2 * CUSTOMERS / INTERVAL:.0f} orders/s,"
         " more than it can fulfil"
     )
+    # An order not fulfilled is a miss whatever the rate: the shop did not keep up with it.
+    meets = rate >= 5 and done == orders
     print(
         f"  sustained: {done} of {orders} fulfilled, {rate:.1f} orders/s between the 10th and the"
-        f" 90th (target >= 5 orders/s){'  meets target' if rate >= 5 else '  MISSES target'}"
+        f" 90th (target >= 5 orders/s, every order fulfilled)"
+        f"{'  meets target' if meets else '  MISSES target'}"
     )
     if problem := problems_of(at_capacity):
         print(problem)
