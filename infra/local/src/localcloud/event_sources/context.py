@@ -138,10 +138,10 @@ def poll_loop(
     `max_poll_interval` times `idle_share` (the lanes of one shard share its idle polling, so a
     parallelization factor does not multiply what an idle shard costs moto), or less when the
     poller says so, and `wake_up` set (its source has news, or the runner stops) ends the wait at
-    once. Every write the local cloud knows of wakes the pollers it concerns (decisions 0024, 0025), so
-    the idle wait bounds only what it cannot know of (a test writing a table). A failed poll is
-    retried after the local cloud's backoff, with jitter, from `poll_interval` up to the idle
-    wait."""
+    once. Every write the local cloud knows of wakes the pollers it concerns (decisions 0024 and
+    0025), so the idle wait bounds only what it cannot know of (a test writing a table). A failed
+    poll is retried after the local cloud's backoff, with jitter, from `poll_interval` up to the
+    idle wait."""
     failures = 0
     last_error: str | None = None
     last_round = 0.0

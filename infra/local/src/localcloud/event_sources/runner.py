@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 # shard of each mapping reads moto twice a second); the latency of a hop does not hang on it,
 # since the records the local cloud puts on a stream, and the table-stream records moto tells of
 # once a function returns, wake their pollers at once (decisions 0017 and 0025). It bounds only
-# the wait for a write made from outside a function. POLL_INTERVAL_SECONDS is where a failed poll's backoff starts.
+# the wait for a write made from outside a function. POLL_INTERVAL_SECONDS is where a failed
+# poll's backoff starts.
 POLL_INTERVAL_SECONDS = 0.02
 MAX_POLL_INTERVAL_SECONDS = 0.5
 
@@ -49,8 +50,8 @@ class EventSourceRunner(Part):
     `ttl_deletes` (from the TTL sweeper) tells which REMOVE records of DynamoDB streams are TTL
     deletes: those reach the function with the `userIdentity` Lambda gives them. `wake(arn)`
     tells the pollers of a source that it has news (the local cloud put records on the stream, or
-    a function has returned after moto added records to the table's stream): they look at once, so a hop does not
-    wait for an idle poller's next round (decision 0017)."""
+    a function has returned after moto added records to the table's stream): they look at once,
+    so a hop does not wait for an idle poller's next round (decision 0017)."""
 
     def __init__(
         self,

@@ -84,14 +84,17 @@ def apply_fixes() -> None:
     # racing for five units reserved nine) and a poller read the writes of a transaction that was
     # then cancelled. DynamoDB's transactions are serializable and its stream holds committed
     # changes only; one request at a time through moto's DynamoDB and its streams makes them so.
-    _serialize_dynamodb_requests()
+    _one_request_at_a_time(
+        ("moto.dynamodb.responses", "DynamoHandler"),
+        ("moto.dynamodbstreams.responses", "DynamoDBStreamsHandler"),
+    )
 
     # moto's Kinesis numbers a record after the shard's newest ("not safe for concurrency", says
     # its own comment): two puts at once could take the same number, the later one's record
     # replacing the earlier's, so an event on the hub was lost to every consumer but the one
     # that had already read it (issue 14's bench lost one order in a few runs of 200). Kinesis
     # numbers a shard's records strictly in order; one request at a time through moto's does.
-    _serialize_kinesis_requests()
+    _one_request_at_a_time(("moto.kinesis.responses", "KinesisResponse"))
 
     # Before each transaction moto copied every table it writes, whole, and on a failed condition
     # put the copy in the table's place: a transaction's cost grew with the table (a 1,000-order
@@ -371,19 +374,12 @@ def _expire_stream_iterators() -> None:
     backend_class.__init__ = init
 
 
-def _serialize_dynamodb_requests() -> None:
+def _one_request_at_a_time(*handlers: tuple[str, str]) -> None:
+    """The requests of these moto handlers (module, class), one at a time, under one lock."""
     one_at_a_time = threading.Lock()
-    for module, name in (
-        ("moto.dynamodb.responses", "DynamoHandler"),
-        ("moto.dynamodbstreams.responses", "DynamoDBStreamsHandler"),
-    ):
+    for module, name in handlers:
         handler: Any = getattr(importlib.import_module(module), name)
         handler.call_action = _locked(handler.call_action, one_at_a_time)
-
-
-def _serialize_kinesis_requests() -> None:
-    handler: Any = importlib.import_module("moto.kinesis.responses").KinesisResponse
-    handler.call_action = _locked(handler.call_action, threading.Lock())
 
 
 class _NoTableCopies:
