@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -244,25 +244,6 @@ def maybe_json(text: str) -> Any:
 
 def b64(value: bytes | str) -> str:
     return base64.b64encode(value if isinstance(value, bytes) else value.encode()).decode()
-
-
-def jsonable(value: Any) -> Any:
-    """A value from a boto3 response as it travels in a Lambda event: binary as base64."""
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode()
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, Mapping):
-        return {key: jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [jsonable(item) for item in value]
-    return value
-
-
-def epoch(value: datetime | float | int | str) -> float:
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return float(value)
 
 
 def iso(epoch: float) -> str:

@@ -7,11 +7,9 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from moto.events.models import EventPattern
-
+from localcloud.patterns import FlatEvent, Pattern, flatten
 
 logger = logging.getLogger(__name__)
 
@@ -46,31 +44,20 @@ def source_kind(arn: str) -> SourceKind:
 
 class FilterCriteria:
     """Lambda event filtering: a record passes when it matches any of the patterns (EventBridge
-    pattern syntax: exact values, prefix, suffix, anything-but, numeric, exists,
-    equals-ignore-case, wildcard, $or); no patterns let every record through.
-
-    The matching is moto's own EventBridge pattern matcher, the one moto's rules use, so the local
-    cloud has one implementation of the syntax; it is imported when the first filter is built
-    because importing moto's models is slow."""
+    pattern syntax, `localcloud.patterns`); no patterns let every record through. A record read by
+    several mappings is flattened once for all of them (`matches_flat`)."""
 
     def __init__(self, patterns: Sequence[Mapping[str, Any]] = ()) -> None:
-        self._patterns: list[EventPattern] = [_event_pattern(pattern) for pattern in patterns]
+        self._patterns = [Pattern(pattern) for pattern in patterns]
+
+    def __bool__(self) -> bool:
+        return bool(self._patterns)
 
     def matches(self, view: Mapping[str, Any]) -> bool:
-        if not self._patterns:
-            return True
-        event: Any = view
-        return any(pattern.matches_event(event) for pattern in self._patterns)
+        return not self._patterns or self.matches_flat(flatten(view))
 
-
-def _event_pattern(pattern: Mapping[str, Any]) -> EventPattern:
-    from moto.core.exceptions import JsonRESTError
-    from moto.events.models import EventPattern
-
-    try:
-        return EventPattern.load(json.dumps(pattern))
-    except JsonRESTError as error:
-        raise ValueError(f"invalid filter pattern {pattern!r}: {error.message}") from error
+    def matches_flat(self, view: FlatEvent) -> bool:
+        return not self._patterns or any(pattern.matches(view) for pattern in self._patterns)
 
 
 @dataclass(frozen=True)

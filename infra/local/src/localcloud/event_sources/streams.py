@@ -12,26 +12,19 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 from shop_streams import TTL_USER_IDENTITY
 
 from localcloud.aws import ACCOUNT_ID
 from localcloud.backoff import backoff_seconds
-from localcloud.lambda_.functions import Invocation
-
-if TYPE_CHECKING:
-    pass
-
 from localcloud.event_sources.context import (
     PollContext,
     batch_error,
-    epoch,
     failed_items,
     function_arn,
     iso,
-    jsonable,
     maybe_json,
 )
 from localcloud.event_sources.mapping import (
@@ -41,6 +34,8 @@ from localcloud.event_sources.mapping import (
     mapping_fields,
     source_kind,
 )
+from localcloud.lambda_.functions import Invocation
+from localcloud.patterns import FlatEvent, flatten
 
 logger = logging.getLogger(__name__)
 
@@ -53,30 +48,57 @@ MAX_RETRY_BACKOFF_SECONDS = 1.0
 INVOKE_IDENTITY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/localcloud-event-source-mapping"
 
 
-@dataclass
-class _Record:
-    """One stream record as the poller handles it."""
+@dataclass(slots=True)
+class _Read:
+    """One record of a shard as every reader of it (each mapping and lane) shares it: decoded
+    once from the wire, however many read it."""
 
     sequence_number: str
     arrival: float  # epoch seconds
-    event: dict[str, Any]  # the record as the function receives it
+    event: dict[str, Any]  # the record as the function receives it; shared, so never changed
+    view: dict[str, Any]  # what the filter criteria see
+    partition_key: str | None  # None until the shard has worked it out
+    no_op: bool = False  # a moto MODIFY that changed nothing (DynamoDB records none)
+    flat_view: FlatEvent | None = None  # `view` flattened, the first time a filter needs it
+    lane_digest: int | None = None  # the partition key's hash, the first time a lane needs it
+
+    def matches(self, filters: FilterCriteria) -> bool:
+        if not filters:
+            return True
+        if self.flat_view is None:
+            self.flat_view = flatten(self.view)
+        return filters.matches_flat(self.flat_view)
+
+
+@dataclass
+class _Record:
+    """One stream record as one poller handles it."""
+
+    read: _Read
+    event: dict[str, Any]  # the record as this poller's function receives it
     keep: bool  # False: dropped by the filter criteria or as a moto no-op MODIFY
+
+    @property
+    def sequence_number(self) -> str:
+        return self.read.sequence_number
+
+    @property
+    def arrival(self) -> float:
+        return self.read.arrival
 
 
 class _Shard(Protocol):
     shard_id: str
 
-    def read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+    def read(self, after: str | None, limit: int) -> list[_Read]:
         """Records after the sequence number `after` (None: from the oldest record)."""
 
-    def sequence_number(self, raw: dict[str, Any]) -> str: ...
-
-    def partition_key(self, record: _Record) -> str:
+    def partition_key(self, read: _Read) -> str:
         """What Lambda keeps in order when a shard's batches run in parallel."""
 
-    def record(self, raw: dict[str, Any], filters: FilterCriteria, consumer: object) -> _Record:
-        """The record as the poller handles it, the function's view built and filtered;
-        `consumer` is the poller, for the TTL deletes it has claimed."""
+    def record(self, read: _Read, filters: FilterCriteria, consumer: object) -> _Record:
+        """The record as one poller handles it, filtered; `consumer` is the poller, for the TTL
+        deletes it has claimed."""
 
 
 def shards_of(context: PollContext, mapping: EventSourceMapping) -> list[_Shard]:
@@ -135,7 +157,7 @@ class _SharedReads:
         self._lock = threading.Lock()
         self._news = news
         self._started = False
-        self._records: list[dict[str, Any]] = []
+        self._records: list[_Read] = []
         self._next: dict[str | None, int] = {}  # a sequence number: the index of the record after
         self._reading_on: str | None = None  # the iterator at the run's end
         # When a read last found the shard's end: the news count then, and the monotonic time.
@@ -146,27 +168,25 @@ class _SharedReads:
         after: str | None,
         limit: int,
         iterator_at: Callable[[str | None], str],
-        records_from: Callable[[str, int], dict[str, Any]],
-        sequence_number: Callable[[dict[str, Any]], str],
-    ) -> list[dict[str, Any]]:
+        records_from: Callable[[str, int], tuple[list[_Read], str | None]],
+    ) -> list[_Read]:
         with self._lock:
             start = self._next.get(after) if self._started else None
             if start is None:
-                return self._read_elsewhere(
-                    after, limit, iterator_at, records_from, sequence_number
-                )
+                return self._read_elsewhere(after, limit, iterator_at, records_from)
             shared = self._records[start : start + limit]
             if len(shared) == limit or self._still_whole():
                 return shared
-            end = sequence_number(self._records[-1]) if self._records else after
+            end = self._records[-1].sequence_number if self._records else after
             asked = self._news(), time.monotonic()
             try:
-                response = records_from(self._reading_on or iterator_at(end), limit - len(shared))
+                read, reading_on = records_from(
+                    self._reading_on or iterator_at(end), limit - len(shared)
+                )
             except ClientError:
                 self._reading_on = None  # an expired or unknown iterator: start afresh next time
                 raise
-            read: list[dict[str, Any]] = response["Records"]
-            self._extend(read, response.get("NextShardIterator"), sequence_number)
+            self._extend(read, reading_on)
             self._whole_as_of = asked if len(read) < limit - len(shared) else None
             return shared + read
 
@@ -175,15 +195,13 @@ class _SharedReads:
         after: str | None,
         limit: int,
         iterator_at: Callable[[str | None], str],
-        records_from: Callable[[str, int], dict[str, Any]],
-        sequence_number: Callable[[dict[str, Any]], str],
-    ) -> list[dict[str, Any]]:
+        records_from: Callable[[str, int], tuple[list[_Read], str | None]],
+    ) -> list[_Read]:
         asked = self._news(), time.monotonic()
-        response = records_from(iterator_at(after), limit)
-        read: list[dict[str, Any]] = response["Records"]
+        read, reading_on = records_from(iterator_at(after), limit)
         if not self._started:
             self._started, self._next = True, {after: 0}
-            self._extend(read, response.get("NextShardIterator"), sequence_number)
+            self._extend(read, reading_on)
             self._whole_as_of = asked if len(read) < limit else None
         return read
 
@@ -195,24 +213,19 @@ class _SharedReads:
         news, asked_at = self._whole_as_of
         return news == self._news() and time.monotonic() - asked_at < SHARED_END_SECONDS
 
-    def _extend(
-        self,
-        read: list[dict[str, Any]],
-        reading_on: str | None,
-        sequence_number: Callable[[dict[str, Any]], str],
-    ) -> None:
-        for raw in read:
-            self._records.append(raw)
-            self._next[sequence_number(raw)] = len(self._records)
+    def _extend(self, read: list[_Read], reading_on: str | None) -> None:
+        for record in read:
+            self._records.append(record)
+            self._next[record.sequence_number] = len(self._records)
         self._reading_on = reading_on
         if len(self._records) > SHARED_RECORDS + SHARED_RECORDS // 10:
             # Keep the latest SHARED_RECORDS: the run now starts after the last record dropped.
             dropped = len(self._records) - SHARED_RECORDS
-            starts_after = sequence_number(self._records[dropped - 1])
+            starts_after = self._records[dropped - 1].sequence_number
             self._records = self._records[dropped:]
             self._next = {starts_after: 0}
-            for index, raw in enumerate(self._records, start=1):
-                self._next[sequence_number(raw)] = index
+            for index, record in enumerate(self._records, start=1):
+                self._next[record.sequence_number] = index
 
 
 class _KinesisShard:
@@ -222,8 +235,8 @@ class _KinesisShard:
         self.shard_id = shard_id
         self._reads = _SharedReads(lambda: context.wake_ups.news(stream_arn))
 
-    def read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
-        kinesis = self._context.aws.client("kinesis")
+    def read(self, after: str | None, limit: int) -> list[_Read]:
+        kinesis = self._context.aws.records_client("kinesis")
 
         def iterator_at(after: str | None) -> str:
             iterator: str = kinesis.get_shard_iterator(
@@ -233,36 +246,27 @@ class _KinesisShard:
             )["ShardIterator"]
             return iterator
 
-        def records_from(iterator: str, limit: int) -> dict[str, Any]:
+        def records_from(iterator: str, limit: int) -> tuple[list[_Read], str | None]:
             # moto's iterators only name the stream when given its name: pass the ARN again.
-            response: dict[str, Any] = kinesis.get_records(
+            response = kinesis.get_records(
                 ShardIterator=iterator, Limit=limit, StreamARN=self._stream_arn
             )
-            return response
+            return [self._decoded(raw) for raw in response["Records"]], response.get(
+                "NextShardIterator"
+            )
 
-        return self._reads.read(after, limit, iterator_at, records_from, self.sequence_number)
+        return self._reads.read(after, limit, iterator_at, records_from)
 
-    def sequence_number(self, raw: dict[str, Any]) -> str:
-        return str(raw["SequenceNumber"])
-
-    def partition_key(self, record: _Record) -> str:
-        return str(record.event["kinesis"]["partitionKey"])
-
-    def record(
-        self,
-        raw: dict[str, Any],
-        filters: FilterCriteria,
-        consumer: object,  # noqa: ARG002 - only DynamoDB streams carry TTL deletes
-    ) -> _Record:
-        sequence_number = self.sequence_number(raw)
-        arrival = epoch(raw["ApproximateArrivalTimestamp"])
-        data: bytes = raw["Data"]
+    def _decoded(self, raw: dict[str, Any]) -> _Read:
+        """A record as the wire has it (`Aws.records_client`): its data in base64."""
+        sequence_number = str(raw["SequenceNumber"])
+        arrival = float(raw["ApproximateArrivalTimestamp"])
         event = {
             "kinesis": {
                 "kinesisSchemaVersion": "1.0",
                 "partitionKey": raw["PartitionKey"],
                 "sequenceNumber": sequence_number,
-                "data": base64.b64encode(data).decode(),
+                "data": raw["Data"],
                 "approximateArrivalTimestamp": round(arrival, 3),
             },
             "eventSource": "aws:kinesis",
@@ -274,8 +278,20 @@ class _KinesisShard:
             "eventSourceARN": self._stream_arn,
         }
         # Kinesis filtering sees only the data, parsed when it is JSON.
-        view = {"data": maybe_json(data.decode(errors="replace"))}
-        return _Record(sequence_number, arrival, event, filters.matches(view))
+        data = base64.b64decode(raw["Data"]).decode(errors="replace")
+        view = {"data": maybe_json(data)}
+        return _Read(sequence_number, arrival, event, view, partition_key=raw["PartitionKey"])
+
+    def partition_key(self, read: _Read) -> str:
+        return str(read.partition_key)
+
+    def record(
+        self,
+        read: _Read,
+        filters: FilterCriteria,
+        consumer: object,  # noqa: ARG002 - only DynamoDB streams carry TTL deletes
+    ) -> _Record:
+        return _Record(read, read.event, read.matches(filters))
 
 
 class _DynamoDBShard:
@@ -290,8 +306,8 @@ class _DynamoDBShard:
         # under the lock that every DynamoDB and Streams call takes (`localcloud.moto.process`).
         self._reads = _SharedReads(lambda: context.wake_ups.news(stream_arn))
 
-    def read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
-        streams = self._context.aws.client("dynamodbstreams")
+    def read(self, after: str | None, limit: int) -> list[_Read]:
+        streams = self._context.aws.records_client("dynamodbstreams")
 
         def iterator_at(after: str | None) -> str:
             iterator: str = streams.get_shard_iterator(
@@ -301,30 +317,19 @@ class _DynamoDBShard:
             )["ShardIterator"]
             return iterator
 
-        def records_from(iterator: str, limit: int) -> dict[str, Any]:
-            response: dict[str, Any] = streams.get_records(ShardIterator=iterator, Limit=limit)
-            return response
-
-        return self._reads.read(after, limit, iterator_at, records_from, self.sequence_number)
-
-    def sequence_number(self, raw: dict[str, Any]) -> str:
-        return str(raw["dynamodb"]["SequenceNumber"])
-
-    def partition_key(self, record: _Record) -> str:
-        """The item's partition (hash) key, whatever its sort key: the table's key schema says
-        which attribute it is."""
-        if self._hash_key is None:
-            table = self._context.aws.client("dynamodb").describe_table(TableName=self._table)
-            schema = table["Table"]["KeySchema"]
-            self._hash_key = next(
-                key["AttributeName"] for key in schema if key["KeyType"] == "HASH"
+        def records_from(iterator: str, limit: int) -> tuple[list[_Read], str | None]:
+            response = streams.get_records(ShardIterator=iterator, Limit=limit)
+            return [self._decoded(raw) for raw in response["Records"]], response.get(
+                "NextShardIterator"
             )
-        return json.dumps(record.event["dynamodb"]["Keys"].get(self._hash_key), sort_keys=True)
 
-    def record(self, raw: dict[str, Any], filters: FilterCriteria, consumer: object) -> _Record:
-        change: dict[str, Any] = jsonable(raw["dynamodb"])
-        sequence_number = self.sequence_number(raw)
-        arrival = epoch(raw["dynamodb"]["ApproximateCreationDateTime"])
+        return self._reads.read(after, limit, iterator_at, records_from)
+
+    def _decoded(self, raw: dict[str, Any]) -> _Read:
+        """A record as the wire has it (`Aws.records_client`): typed attribute values, binary in
+        base64, its creation time in epoch seconds."""
+        change: dict[str, Any] = dict(raw["dynamodb"])
+        arrival = float(change["ApproximateCreationDateTime"])
         change["ApproximateCreationDateTime"] = int(arrival)
         event: dict[str, Any] = {
             "eventID": raw["eventID"],
@@ -335,27 +340,48 @@ class _DynamoDBShard:
             "dynamodb": change,
             "eventSourceARN": self._stream_arn,
         }
-        deletes = self._context.ttl_deletes
-        if (
-            raw["eventName"] == "REMOVE"
-            and deletes is not None
-            and deletes.claim(
-                self._table,
-                change["Keys"],
-                consumer=consumer,
-                sequence_number=sequence_number,
-                deleted_at=arrival,
-            )
-        ):
-            event["userIdentity"] = dict(TTL_USER_IDENTITY)
         # moto records a MODIFY for a write that changed nothing; DynamoDB records none.
         no_op = (
             raw["eventName"] == "MODIFY"
             and "NewImage" in change
             and change.get("OldImage") == change["NewImage"]
         )
-        keep = not no_op and filters.matches(event)
-        return _Record(sequence_number, arrival, event, keep)
+        sequence_number = str(change["SequenceNumber"])
+        return _Read(sequence_number, arrival, event, event, partition_key=None, no_op=no_op)
+
+    def partition_key(self, read: _Read) -> str:
+        """The item's partition (hash) key, whatever its sort key: the table's key schema says
+        which attribute it is."""
+        if read.partition_key is None:
+            if self._hash_key is None:
+                table = self._context.aws.client("dynamodb").describe_table(TableName=self._table)
+                schema = table["Table"]["KeySchema"]
+                self._hash_key = next(
+                    key["AttributeName"] for key in schema if key["KeyType"] == "HASH"
+                )
+            keys = read.event["dynamodb"]["Keys"]
+            read.partition_key = json.dumps(keys.get(self._hash_key), sort_keys=True)
+        return read.partition_key
+
+    def record(self, read: _Read, filters: FilterCriteria, consumer: object) -> _Record:
+        if read.no_op:
+            return _Record(read, read.event, keep=False)
+        deletes = self._context.ttl_deletes
+        if (
+            read.event["eventName"] == "REMOVE"
+            and deletes is not None
+            and deletes.claim(
+                self._table,
+                read.event["dynamodb"]["Keys"],
+                consumer=consumer,
+                sequence_number=read.sequence_number,
+                deleted_at=read.arrival,
+            )
+        ):
+            # This poller's view of it: the record shared by every reader stays as it is.
+            event = {**read.event, "userIdentity": dict(TTL_USER_IDENTITY)}
+            return _Record(read, event, keep=filters.matches(event))
+        return _Record(read, read.event, read.matches(filters))
 
 
 class ShardPoller:
@@ -411,23 +437,23 @@ class ShardPoller:
         # LATEST, as a position the poller can come back to: after the newest record now there.
         newest: str | None = None
         while True:
-            raws = self._shard.read(newest, _READ_LIMIT[self._mapping.kind])
-            if not raws:
+            reads = self._shard.read(newest, _READ_LIMIT[self._mapping.kind])
+            if not reads:
                 return newest
-            newest = self._shard.sequence_number(raws[-1])
+            newest = reads[-1].sequence_number
 
     def poll_once(self) -> float | None:
         now = time.monotonic()
         if now < self._retry_at:
             return self._retry_at - now
         limit = min(self._splits[0], self._limit) if self._splits else self._limit
-        raws = self._shard.read(self._checkpoint, self._limit)
-        records = [self._shard.record(raw, self._filters, self) for raw in raws]
+        reads = self._shard.read(self._checkpoint, self._limit)
+        records = [self._shard.record(read, self._filters, self) for read in reads]
         if not records:
             return 0.0
         # A read of fewer records than it asked for took all the shard had: once they are all
         # handled, the poller waits for news (a wake-up) instead of reading again at once.
-        drained = len(raws) < self._limit
+        drained = len(reads) < self._limit
         if self._mapping.parallelization_factor > 1:
             for record in records:
                 record.keep = record.keep and self._in_lane(record)
@@ -449,10 +475,12 @@ class ShardPoller:
         return 0.0 if drained and handled else None
 
     def _in_lane(self, record: _Record) -> bool:
-        key = self._shard.partition_key(record).encode()
-        # A hash that is the same in every process and run (Python's hash() of a str is not).
-        digest = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")
-        return digest % self._mapping.parallelization_factor == self._lane
+        read = record.read
+        if read.lane_digest is None:
+            key = self._shard.partition_key(read).encode()
+            # A hash that is the same in every process and run (Python's hash() of a str is not).
+            read.lane_digest = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")
+        return read.lane_digest % self._mapping.parallelization_factor == self._lane
 
     def _batching_wait(self, records: list[_Record], now: float) -> float:
         window = self._mapping.batching_window_seconds

@@ -2,7 +2,7 @@
 
 Rule delivery through moto routes every matched event through a queue per target (see
 `eventbridge`). Events put here skip that: the bus's rules are matched in this process (with
-moto's own pattern matching) and the events are delivered straight to the routed targets, with
+moto's own pattern matching, `localcloud.patterns`) and the events are delivered straight to the routed targets, with
 the same rule state, batching, retries and dead-letter queues, and recorded in the trail. Each
 entry takes one path whole: one that matches a rule this process does not deliver for (a rule
 made at run time, say) goes to moto's PutEvents instead, and from there through the queues.
@@ -26,6 +26,7 @@ from typing import Any
 from localcloud.aws import ACCOUNT_ID, Aws
 from localcloud.eventbridge import RuleDelivery, RuleTarget
 from localcloud.lifecycle import HttpPart, KeepAliveHandler
+from localcloud.patterns import Pattern, flatten
 from localcloud.trail import RULE_NAME as TRAIL_RULE
 from localcloud.trail import EventTrail
 
@@ -43,10 +44,7 @@ RULES_SECONDS = 1.0
 @dataclass(frozen=True)
 class _Rule:
     name: str
-    pattern: Any  # moto's EventPattern
-
-    def matches(self, event: dict[str, Any]) -> bool:
-        return bool(self.pattern.matches_event(event))
+    pattern: Pattern
 
 
 class EventsApiServer(HttpPart):
@@ -79,7 +77,8 @@ class EventsApiServer(HttpPart):
             except ValueError as error:
                 results.append({"ErrorCode": "InvalidArgument", "ErrorMessage": str(error)})
                 continue
-            matched = [rule for rule in self._rules_of(bus) if rule.matches(event)]
+            flat = flatten(event)
+            matched = [rule for rule in self._rules_of(bus) if rule.pattern.matches(flat)]
             targets = {rule.name: self._delivery.targets_of(bus, rule.name) for rule in matched}
             if any(not found and name != TRAIL_RULE for name, found in targets.items()):
                 to_moto.append(index)
@@ -131,14 +130,12 @@ class EventsApiServer(HttpPart):
         cached = self._rules.get(bus)
         if cached is not None and time.monotonic() - cached[0] < RULES_SECONDS:
             return cached[1]
-        from moto.events.models import EventPattern
-
         rules = []
         paginator = self._aws.client("events").get_paginator("list_rules")
         for page in paginator.paginate(EventBusName=bus):
             for rule in page["Rules"]:
                 if rule.get("EventPattern") and rule.get("State", "ENABLED") == "ENABLED":
-                    rules.append(_Rule(rule["Name"], EventPattern.load(rule["EventPattern"])))
+                    rules.append(_Rule(rule["Name"], Pattern(rule["EventPattern"])))
         self._rules[bus] = (time.monotonic(), rules)
         return rules
 
