@@ -655,3 +655,63 @@ def test_a_routed_stack_created_in_cloudformation_delivers_end_to_end(
     records = eventually(lambda: stream_records(aws, "stack-stream"))
     assert records[0]["PartitionKey"] == "key-9"
     assert json.loads(records[0]["Data"]) == {"partitionKey": "key-9", "quantity": 1}
+
+
+def create_delivery_stream(aws: Aws, name: str) -> str:
+    aws.client("s3").create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": aws.region}
+    )
+    arn: str = aws.client("firehose").create_delivery_stream(
+        DeliveryStreamName=name,
+        DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "BucketARN": f"arn:aws:s3:::{name}",
+            "RoleARN": f"arn:aws:iam::{ACCOUNT_ID}:role/firehose",
+        },
+    )["DeliveryStreamARN"]
+    return arn
+
+
+def lake_lines(aws: Aws, bucket: str) -> list[dict[str, Any]]:
+    s3 = aws.client("s3")
+    lines = []
+    for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode()
+        lines += [json.loads(line) for line in body.replace("}{", "}\n{").splitlines() if line]
+    return lines
+
+
+def test_events_put_for_a_firehose_target_are_gathered_into_one_batch(
+    aws: Aws, bus: str, delivery: RuleDelivery
+) -> None:
+    # Given a rule whose target is a delivery stream, and a count of the batches put on it
+    target = routed(aws, "to-lake", create_delivery_stream(aws, "lake"))
+    batches: list[int] = []
+    aws.client("firehose").meta.events.register(
+        "provide-client-params.firehose.PutRecordBatch",
+        lambda params, **_: batches.append(len(params["Records"])),
+    )
+
+    # When three events are put through the local cloud's own PutEvents, one call each
+    for n in range(3):
+        delivery.deliver_events(target, [{"id": f"e-{n}", "detail": {"n": n}}])
+
+    # Then the lake gets all three, in one batch
+    eventually(lambda: len(lake_lines(aws, "lake")) == 3)
+    assert batches == [3]
+    assert [line["detail"] for line in lake_lines(aws, "lake")] == [{"n": 0}, {"n": 1}, {"n": 2}]
+
+
+def test_events_gathered_for_a_firehose_target_are_put_when_delivery_stops(
+    aws: Aws, bus: str, invoker: FakeInvoker
+) -> None:
+    # Given a delivery holding an event gathered for a delivery stream
+    delivery = RuleDelivery(aws, invoker)
+    target = routed(aws, "to-lake", create_delivery_stream(aws, "lake"))
+    delivery.deliver_events(target, [{"id": "e-1", "detail": {"n": 1}}])
+
+    # When it stops before the gatherer's round
+    delivery.stop()
+
+    # Then the event is in the lake all the same
+    assert [line["detail"] for line in lake_lines(aws, "lake")] == [{"n": 1}]

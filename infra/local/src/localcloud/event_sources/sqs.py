@@ -21,13 +21,17 @@ from localcloud.event_sources.mapping import (
     FilterCriteria,
     mapping_fields,
 )
-from localcloud.eventbridge.queues import RECEIVE_WAIT_SECONDS, receiving_client
+from localcloud.eventbridge.queues import receiving_client
 
 logger = logging.getLogger(__name__)
 
 # How long a poller whose batches are all in flight waits for one to end before it looks at the
 # stop signal again.
 SLOT_WAIT_SECONDS = 0.2
+# A mapping's long poll: its length bounds how long stopping waits for it. (A rule's queue
+# receiver polls longer, as it can wake itself with a message of its own: these queues are the
+# functions'.)
+RECEIVE_WAIT_SECONDS = 1
 
 
 class SqsPoller:

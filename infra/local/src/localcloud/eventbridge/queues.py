@@ -20,15 +20,16 @@ from localcloud.lifecycle import Part
 
 logger = logging.getLogger(__name__)
 
-# A long poll returns as soon as a message arrives; its length only bounds how long `stop` waits.
-RECEIVE_WAIT_SECONDS = 1
+# A long poll returns as soon as a message arrives, and `stop` ends it with a wake-up message, so
+# it is as long as SQS allows: an idle queue costs one receive every 20 seconds, not every second.
+RECEIVE_WAIT_SECONDS = 20
 # A failed receive is retried after the local cloud's backoff (full jitter), up to this.
 FIRST_ERROR_PAUSE_SECONDS = 0.05
 ERROR_PAUSE_SECONDS = 1.0
 
 
 def receiving_client(aws: Aws) -> Any:
-    """An SQS client for long polls. Each poller holds a connection for up to a second, more than
+    """An SQS client for long polls. Each poller holds a connection through its poll, more than
     the shared client's pool keeps; a session of its own, as boto3's default one is not safe to
     make clients from on several threads."""
     session = boto3.session.Session()
