@@ -725,3 +725,29 @@ def test_concurrent_puts_on_a_kinesis_shard_each_keep_their_record(
     records = kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"]
     assert len(set(sequence_numbers)) == 200
     assert sorted(int(record["Data"]) for record in records) == list(range(200))
+
+
+def test_an_update_expressions_syntax_tree_copies_as_the_same_tree() -> None:
+    # Given an update expression's syntax tree, as moto's validator gets it
+    import copy
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    tree = UpdateExpressionParser.make(
+        "SET a = :a, #b = if_not_exists(#b, :c) + :d, e[1].f = :f REMOVE g ADD h :h DELETE i :i"
+    )
+
+    # When it is copied
+    copied = copy.deepcopy(tree)
+
+    # Then every node is a new one of the same type and attributes, its parent the copy's own
+    def shape(node: Any, parent: Any) -> list[Any]:
+        if not hasattr(node, "children"):
+            return [node]
+        assert node.parent is parent
+        fields = {k: v for k, v in vars(node).items() if k not in ("children", "parent")}
+        children = [shape(child, node) for child in node.children or []]
+        return [type(node).__name__, fields, children]
+
+    assert shape(copied, copied.parent) == shape(tree, tree.parent)
+    assert all(a is not b for a, b in zip(tree.children, copied.children, strict=True))

@@ -109,6 +109,12 @@ def apply_fixes() -> None:
     # image, then records the real one as a second INSERT: a trigger read a product without a name.
     _one_insert_per_created_item()
 
+    # An UpdateItem's validator deep-copies the update expression's syntax tree with the generic
+    # `copy.deepcopy`, which reduces and rebuilds every node: a third of an UpdateItem's time,
+    # 5 ms for a payment's update under load. The nodes copy themselves now, attribute by
+    # attribute, the same tree (decision 0027).
+    _syntax_trees_copy_themselves()
+
     # moto serializes each DynamoDB response member by member from botocore's model, and an item's
     # every attribute value is a structure of ten members, each looked up through three alias
     # providers: 70% of moto's time under the shop's load (a GetItem of one order view ~30 ms),
@@ -573,6 +579,22 @@ def _reads_copy_nothing() -> None:
 
 
 ATTRIBUTE_VALUE = "AttributeValue"
+
+
+def _syntax_trees_copy_themselves() -> None:
+    ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
+
+    def node_copy(node: Any, memo: dict[int, Any]) -> Any:
+        copied = object.__new__(type(node))
+        memo[id(node)] = copied
+        # A node's attributes: its type name, its children (nodes, strings, typed values), and
+        # its parent, which the memo gives back as the parent's copy.
+        copied.__dict__.update(
+            {name: copy.deepcopy(value, memo) for name, value in vars(node).items()}
+        )
+        return copied
+
+    ast_nodes.Node.__deepcopy__ = node_copy
 
 
 def _attribute_values_as_they_are() -> None:
