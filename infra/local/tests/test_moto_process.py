@@ -731,7 +731,7 @@ def test_an_update_expressions_syntax_tree_copies_as_the_same_tree() -> None:
     # Given an update expression's syntax tree, as moto's validator gets it
     import copy
 
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     tree = UpdateExpressionParser.make(
         "SET a = :a, #b = if_not_exists(#b, :c) + :d, e[1].f = :f REMOVE g ADD h :h DELETE i :i"
