@@ -28,9 +28,9 @@ logger = logging.getLogger(__name__)
 # How long a poller whose batches are all in flight waits for one to end before it looks at the
 # stop signal again.
 SLOT_WAIT_SECONDS = 0.2
-# A mapping's long poll: its length bounds how long stopping waits for it. (A rule's queue
-# receiver polls longer, as it can wake itself with a message of its own: these queues are the
-# functions'.)
+# A mapping's long poll: its length bounds how long stopping waits for it. A rule's queue
+# receiver polls for 20 s because `stop` wakes it with a message in its own queue; these queues
+# are the functions', where no such message may go.
 RECEIVE_WAIT_SECONDS = 1
 
 

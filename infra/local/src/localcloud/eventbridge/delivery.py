@@ -226,21 +226,26 @@ class RuleDelivery(Part):
             return
         sent = str(int(time.time() * 1000))
         messages = [{"Body": json.dumps(e), "Attributes": {"SentTimestamp": sent}} for e in events]
-        if target.kind == FIREHOSE:
-            self._gather(target, messages)
+        if target.kind == FIREHOSE and self._gather(target, messages):
             return
-        pending = self._deliver_batch(target, messages) if target.kind == KINESIS else messages
+        batched = target.kind in (KINESIS, FIREHOSE)
+        pending = self._deliver_batch(target, messages) if batched else messages
         for message in pending:
             self._deliver_message(target, message)
 
-    def _gather(self, target: RuleTarget, messages: Batch) -> None:
+    def _gather(self, target: RuleTarget, messages: Batch) -> bool:
+        """Keep the messages for the gatherer's next round; False once stopping (the gatherer's
+        last round may have passed), when they are to be put now."""
         with self._lock:
+            if self._stopping.is_set():
+                return False
             self._gathered.setdefault(id(target), (target, []))[1].extend(messages)
-            if self._gatherer is None and not self._stopping.is_set():
+            if self._gatherer is None:
                 self._gatherer = threading.Thread(
                     target=self._put_gathered_until_stopped, name="firehose-gatherer", daemon=True
                 )
                 self._gatherer.start()
+        return True
 
     def _put_gathered_until_stopped(self) -> None:
         while not self._stopping.wait(FIREHOSE_GATHER_SECONDS):

@@ -2,8 +2,9 @@
 
 Rule delivery through moto routes every matched event through a queue per target (see
 `eventbridge`). Events put here skip that: the bus's rules are matched in this process (with
-moto's own pattern matching, `localcloud.patterns`) and the events are delivered straight to the routed targets, with
-the same rule state, batching, retries and dead-letter queues, and recorded in the trail. Each
+moto's own pattern matching, `localcloud.patterns`) and the events are delivered straight to the
+routed targets, with the same rule state, batching, retries and dead-letter queues, and recorded
+in the trail. Each
 entry takes one path whole: one that matches a rule this process does not deliver for (a rule
 made at run time, say) goes to moto's PutEvents instead, and from there through the queues.
 Every other EventBridge call is passed on to moto unchanged. Functions get this endpoint as

@@ -110,9 +110,9 @@ def apply_fixes() -> None:
     _one_insert_per_created_item()
 
     # An UpdateItem's validator deep-copies the update expression's syntax tree with the generic
-    # `copy.deepcopy`, which reduces and rebuilds every node: a third of an UpdateItem's time,
-    # 5 ms for a payment's update under load. The nodes copy themselves now, attribute by
-    # attribute, the same tree (decision 0027).
+    # `copy.deepcopy`, which reduces and rebuilds every node. The nodes copy themselves now,
+    # attribute by attribute, the same tree: a payment's update went from 6.9 to 6.5 ms in
+    # process (decision 0027).
     _syntax_trees_copy_themselves()
 
     # moto serializes each DynamoDB response member by member from botocore's model, and an item's
