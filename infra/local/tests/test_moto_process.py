@@ -727,6 +727,105 @@ def test_concurrent_puts_on_a_kinesis_shard_each_keep_their_record(
     assert sorted(int(record["Data"]) for record in records) == list(range(200))
 
 
+def plain_table(name: str) -> None:
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def test_a_request_to_one_table_does_not_wait_for_another_tables(
+    aws_in_process: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two tables, and moto made to hold a read of "held" until it is let go
+    plain_table("held")
+    plain_table("other")
+    entered, let_go = threading.Event(), threading.Event()
+    backend_class: Any = importlib.import_module("moto.dynamodb.models").DynamoDBBackend
+    get_item = backend_class.get_item
+
+    def get_item_held(backend: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        if table_name == "held":
+            entered.set()
+            let_go.wait(10)
+        return get_item(backend, table_name, *args, **kwargs)
+
+    monkeypatch.setattr(backend_class, "get_item", get_item_held)
+    dynamodb = boto3.client("dynamodb")
+    key = {"pk": {"S": "a"}}
+
+    # When "held" is being read, "other" is written and read, and "held" is written
+    with ThreadPoolExecutor(2) as pool:
+        held_read = pool.submit(dynamodb.get_item, TableName="held", Key=key)
+        assert entered.wait(5)
+        held_write = pool.submit(dynamodb.put_item, TableName="held", Item=key)
+        dynamodb.put_item(TableName="other", Item=key)
+        other = dynamodb.get_item(TableName="other", Key=key)
+        served_meanwhile = not held_read.done() and not held_write.done()
+        let_go.set()
+        held_read.result(), held_write.result()
+
+    # Then "other" was served while "held" was busy, and the write of "held" waited for its read
+    assert served_meanwhile
+    assert other["Item"] == key
+    assert "Item" not in held_read.result()
+
+
+def test_each_request_names_the_tables_it_touches(aws: Aws) -> None:
+    # Given a table with a stream, and an iterator of it as moto issues them
+    stream = table_with_stream(aws)
+    iterator = first_iterator(aws, stream)
+    put = {"Put": {"TableName": "t", "Item": {}}}
+    check = {"ConditionCheck": {"TableName": "u", "Key": {}}}
+
+    # Then every request that reads or writes tables names them, and the rest concern them all
+    assert moto_process.tables_named("GetItem", {"TableName": "t"}) == {"t"}
+    assert moto_process.tables_named("BatchGetItem", {"RequestItems": {"t": {}, "u": {}}}) == {
+        "t",
+        "u",
+    }
+    assert moto_process.tables_named("TransactWriteItems", {"TransactItems": [put, check]}) == {
+        "t",
+        "u",
+    }
+    assert moto_process.tables_named("GetRecords", {"ShardIterator": iterator}) == {"t"}
+    assert moto_process.tables_named("DescribeStream", {"StreamArn": stream}) == {"t"}
+    assert moto_process.tables_named("CreateTable", {"TableName": "t"}) is None
+    assert moto_process.tables_named("ListTables", {}) is None
+
+
+def test_a_request_about_every_table_waits_for_those_under_way() -> None:
+    # Given the tables' locks, and a request under way on table "a"
+    locks = moto_process.TableLocks()
+    under_way, let_go = threading.Event(), threading.Event()
+    served: list[str] = []
+
+    def request(tables: frozenset[str] | None, name: str) -> None:
+        with locks.holding(tables):
+            if name == "a":
+                under_way.set()
+                let_go.wait(5)
+            served.append(name)
+
+    with ThreadPoolExecutor(2) as pool:
+        on_a = pool.submit(request, frozenset({"a"}), "a")
+        assert under_way.wait(5)
+
+        # When a request on "b" comes, then one about every table (a ListTables)
+        request(frozenset({"b"}), "b")
+        every = pool.submit(request, None, "every")
+        time.sleep(0.1)
+        waited = not every.done()
+        let_go.set()
+        on_a.result(5), every.result(5)
+
+    # Then "b" was served at once, and the one about every table only once "a" was done
+    assert waited
+    assert served == ["b", "a", "every"]
+
+
 def test_an_update_expressions_syntax_tree_copies_as_the_same_tree() -> None:
     # Given an update expression's syntax tree, as moto's validator gets it
     import copy
