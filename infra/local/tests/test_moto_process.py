@@ -794,6 +794,10 @@ def test_each_request_names_the_tables_it_touches(aws: Aws) -> None:
     assert moto_process.tables_named("DescribeStream", {"StreamArn": stream}) == {"t"}
     assert moto_process.tables_named("CreateTable", {"TableName": "t"}) is None
     assert moto_process.tables_named("ListTables", {}) is None
+    # and a request that does not say which is served under every lock, for moto to refuse
+    assert moto_process.tables_named("TransactWriteItems", {"TransactItems": [{"Put": {}}]}) is None
+    assert moto_process.tables_named("GetRecords", {"ShardIterator": "not-an-iterator"}) is None
+    assert moto_process.tables_named("GetItem", {"TableName": ["t"]}) is None
 
 
 def test_a_request_about_every_table_waits_for_those_under_way() -> None:

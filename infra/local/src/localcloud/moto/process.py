@@ -421,24 +421,32 @@ class TableLocks:
 
 def tables_named(action: str, params: Mapping[str, Any]) -> frozenset[str] | None:
     """The tables a DynamoDB or DynamoDB Streams request reads or writes, by name; None for one
-    that concerns every table."""
+    that concerns every table, or whose parameters do not say (moto then refuses it, as it
+    would have)."""
     if action in EVERY_TABLE_ACTIONS:
         return None
-    if "TableName" in params:
-        return frozenset({params["TableName"]})
-    if "RequestItems" in params:  # BatchGetItem, BatchWriteItem
-        return frozenset(params["RequestItems"])
-    if "TransactItems" in params:  # TransactWriteItems, TransactGetItems
-        return frozenset(
-            operation["TableName"]
-            for item in params["TransactItems"]
-            for operation in item.values()
-        )
-    for arn_parameter in ("StreamArn", "ShardIterator", "ResourceArn"):
-        # arn:aws:dynamodb:REGION:ACCOUNT:table/NAME[/stream/LABEL[|1|ID]]
-        if arn := params.get(arn_parameter):
-            return frozenset({str(arn).split(":table/", 1)[-1].split("/", 1)[0]})
-    return None
+    try:
+        if "TableName" in params:
+            names = [params["TableName"]]
+        elif "RequestItems" in params:  # BatchGetItem, BatchWriteItem
+            names = list(params["RequestItems"])
+        elif "TransactItems" in params:  # TransactWriteItems, TransactGetItems
+            names = [
+                operation["TableName"]
+                for item in params["TransactItems"]
+                for operation in item.values()
+            ]
+        else:
+            # arn:aws:dynamodb:REGION:ACCOUNT:table/NAME[/stream/LABEL[|1|ID]]
+            arn = next(
+                params[name]
+                for name in ("StreamArn", "ShardIterator", "ResourceArn")
+                if name in params
+            )
+            names = [arn.split(":table/", 1)[1].split("/", 1)[0]]
+    except (KeyError, TypeError, AttributeError, IndexError, StopIteration):
+        return None
+    return frozenset(names) if all(isinstance(name, str) for name in names) else None
 
 
 def _one_request_per_table_at_a_time(*handlers: tuple[str, str]) -> None:
