@@ -264,6 +264,33 @@ def test_a_schedule_kept_after_completion_fires_only_once(aws: Aws) -> None:
     assert schedule_names(aws) == ["once"]
 
 
+def test_a_schedule_deleted_while_the_runner_looks_is_skipped_and_the_rest_fire(aws: Aws) -> None:
+    # Given two due schedules, the first of which its owner cancels just as the runner reads it
+    function_arn = aws.arn("lambda", "function:fn")
+    schedule(aws, "cancelled", at(DUE), {"Arn": function_arn, "Input": '{"n": 1}'})
+    schedule(aws, "kept", at(DUE), {"Arn": function_arn, "Input": '{"n": 2}'})
+    scheduler = aws.client("scheduler")
+
+    def cancel_first(params: dict[str, Any], **_: Any) -> None:
+        if params["Name"] == "cancelled":
+            scheduler.delete_schedule(Name="cancelled")
+
+    scheduler.meta.events.register("before-parameter-build.scheduler.GetSchedule", cancel_first)
+    function = FakeFunction()
+
+    # When the runner passes their time
+    try:
+        fired = ScheduleRunner(aws, function).run_due_once(DUE)
+    finally:
+        scheduler.meta.events.unregister(
+            "before-parameter-build.scheduler.GetSchedule", cancel_first
+        )
+
+    # Then the round went on: the cancelled one did not fire and the other did
+    assert fired == [aws.arn("scheduler", "schedule/default/kept")]
+    assert function.snapshot() == [("fn", {"n": 2})]
+
+
 def test_a_schedule_time_is_read_in_its_timezone(aws: Aws) -> None:
     # Given a schedule at noon in Berlin (11:00 UTC in winter)
     schedule(

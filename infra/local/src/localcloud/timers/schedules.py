@@ -80,6 +80,8 @@ class ScheduleRunner(LoopPart):
                     if version in self._fired:
                         continue
                     schedule = self._known.get(version) or self._describe(summary)
+                    if schedule is None:  # deleted since it was listed
+                        continue
                     self._known[version] = schedule
                     if schedule.due is None or schedule.due > moment:
                         continue
@@ -91,10 +93,14 @@ class ScheduleRunner(LoopPart):
             self._fired &= listed
         return fired
 
-    def _describe(self, summary: Mapping[str, Any]) -> _Schedule:
-        detail = self._aws.client("scheduler").get_schedule(
-            Name=summary["Name"], GroupName=summary["GroupName"]
-        )
+    def _describe(self, summary: Mapping[str, Any]) -> _Schedule | None:
+        """The schedule as it is now; None once it is gone, as when its owner cancels it
+        between the listing and this look."""
+        scheduler = self._aws.client("scheduler")
+        try:
+            detail = scheduler.get_schedule(Name=summary["Name"], GroupName=summary["GroupName"])
+        except scheduler.exceptions.ResourceNotFoundException:
+            return None
         return _Schedule(
             arn=detail["Arn"],
             name=detail["Name"],
