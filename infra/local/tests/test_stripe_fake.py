@@ -474,6 +474,25 @@ def test_a_delivery_is_given_up_after_the_last_retry(
     assert "webhook delivery abandoned" in caplog.text
 
 
+def test_an_endpoint_registered_for_some_event_types_is_sent_only_those(
+    receiver: Receiver,
+) -> None:
+    # Given an endpoint registered, once the fake runs, for succeeded intents only
+    with FakeStripe(api_key=API_KEY) as fake:
+        fake.set_webhook_url(receiver.url, events=["payment_intent.succeeded"])
+        client = client_for(fake)
+
+        # When an intent is created and paid (created, succeeded and charge events)
+        intent = client.v1.payment_intents.create(eur_20(automatic_payment_methods=NO_REDIRECTS))
+        client.v1.payment_intents.confirm(intent.id, {"payment_method": "pm_card_visa"})
+        fake.wait_for_webhooks(timeout=5)
+        produced = {event["type"] for event in fake.events()}
+
+    # Then every event was kept, and only the enabled type was sent
+    assert {"payment_intent.created", "payment_intent.succeeded", "charge.succeeded"} <= produced
+    assert [d.event_type for d in fake.deliveries] == ["payment_intent.succeeded"]
+
+
 def test_an_unreachable_endpoint_is_recorded_as_an_error() -> None:
     # Given a webhook URL where nothing listens, and no retries
     with FakeStripe(api_key=API_KEY, webhook_retry_delays=()) as fake:

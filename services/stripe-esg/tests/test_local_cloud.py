@@ -135,6 +135,19 @@ def test_an_order_placed_is_paid_and_stripes_webhook_yields_payment_succeeded(
         "eur",
         {"order_id": "order-paid"},
     )
+    # and of the intent's events, Stripe sent only those the stack enables on its endpoint
+    events_of_intent = {
+        event["id"]: event["type"]
+        for event in cloud.stripe.events()
+        if event["data"]["object"].get("payment_intent", event["data"]["object"]["id"]) == intent_id
+    }
+    sent = {
+        events_of_intent[d.event_id]
+        for d in cloud.stripe.deliveries
+        if d.event_id in events_of_intent
+    }
+    assert {"payment_intent.created", "charge.succeeded"} <= set(events_of_intent.values())
+    assert sent == {"payment_intent.succeeded"}
 
 
 def test_a_declined_card_yields_payment_failed_with_its_decline_code(cloud: LocalCloud) -> None:

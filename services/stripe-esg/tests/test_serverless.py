@@ -24,6 +24,7 @@ from shop_testkit.serverless import (
     runtime_of_this_interpreter,
 )
 from stripe_esg.events import CONSUMED
+from stripe_esg.stripe_types import INGESTED_TYPES
 from stripe_esg.table import ATTRIBUTE_DEFINITIONS, KEY_SCHEMA, TTL_ATTRIBUTE
 
 SERVICE = Path(__file__).resolve().parents[1]
@@ -131,6 +132,13 @@ def test_the_webhook_is_a_public_post_route_that_only_queues(stack: PackagedStac
     assert stack.function("Webhook")["Environment"]["Variables"]["QUEUE_URL"] == {
         "Ref": "IngressQueue"
     }
+
+
+def test_the_stack_names_the_webhook_events_to_enable_which_are_those_ingested(
+    stack: PackagedStack,
+) -> None:
+    enabled = stack.template["Outputs"]["StripeWebhookEvents"]["Value"]
+    assert set(enabled.split(",")) == INGESTED_TYPES
 
 
 def test_only_the_listener_may_seal_and_only_the_client_secret(stack: PackagedStack) -> None:

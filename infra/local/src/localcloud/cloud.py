@@ -39,6 +39,8 @@ PACKAGE_CACHE_VARIABLE = "LOCALCLOUD_PACKAGE_CACHE"
 STOREFRONT_API = "order-bff:/graphql"
 # The stage parameter of that service's serverless.yml naming the one origin its CORS allows.
 STOREFRONT_ORIGIN_PARAM = "storefrontOrigin"
+# The output of the webhook service's stack naming the Stripe event types its endpoint enables.
+STRIPE_WEBHOOK_EVENTS_OUTPUT = "StripeWebhookEvents"
 
 
 @dataclass
@@ -291,12 +293,20 @@ class LocalCloud(Part):
             ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
 
     def _connect_stripe_webhook(self) -> None:
+        # As the service's owner registers its endpoint in Stripe's dashboard: at its route, for
+        # the event types its stack's `StripeWebhookEvents` output enables (all, without one).
         if not self.stripe_webhook:
             return
         service, _, path = self.stripe_webhook.partition(":")
         server = self.http_apis.get(service)
-        if server is not None:
-            self.stripe.set_webhook_url(server.url.rstrip("/") + "/" + path.lstrip("/"))
+        if server is None:
+            return
+        [stack] = [s for s in self.stacks if _service_of(s.name, self.stage) == service]
+        enabled = stack.outputs.get(STRIPE_WEBHOOK_EVENTS_OUTPUT)
+        self.stripe.set_webhook_url(
+            server.url.rstrip("/") + "/" + path.lstrip("/"),
+            events=enabled.split(",") if enabled else None,
+        )
 
 
 def _package_cache_from_environment() -> Path | None:

@@ -160,9 +160,13 @@ class FakeStripe(Part):
             self._http = None
         self._sender.stop()
 
-    def set_webhook_url(self, url: str | None) -> None:
-        """Events created from now on go to `url`; queued ones go there at their next attempt."""
+    def set_webhook_url(self, url: str | None, *, events: Collection[str] | None = None) -> None:
+        """Events created from now on go to `url`, those of the `events` types (patterns such as
+        `payment_intent.*`) when given, as an endpoint registered with those enabled_events;
+        queued ones go there at their next attempt."""
         self._webhook_url = url
+        if events is not None:
+            self._webhook_events = tuple(events)
 
     def wait_for_webhooks(self, timeout: float = 10.0) -> None:
         """Block until every queued webhook is delivered or given up."""
