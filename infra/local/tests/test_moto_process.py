@@ -3,6 +3,7 @@
 import http.client
 import importlib
 import json
+import socket
 import threading
 import time
 import urllib.parse
@@ -571,6 +572,29 @@ def test_one_connection_carries_call_after_call_even_past_a_body_nobody_read(aws
     assert first == (200, None)
     assert last == (200, None)
     assert socket_of_last is socket_of_first
+
+
+def test_a_client_that_expects_100_continue_is_told_to_send_its_body(aws: Aws) -> None:
+    # Given a request sent as botocore sends an upload: its headers, then a wait for 100 Continue
+    address = urllib.parse.urlsplit(aws.endpoint)
+    body = b"Action=ListQueues&Version=2012-11-05"
+    head = (
+        "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        "Authorization: AWS4-HMAC-SHA256 Credential=x/20261203/eu-west-1/sqs/aws4_request\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection((address.hostname, address.port), timeout=5) as connection:
+        connection.sendall(head.encode())
+
+        # When moto answers the headers, and then the body is sent
+        interim = connection.recv(1024)
+        connection.sendall(body)
+        answer = connection.makefile("rb").readline()
+
+    # Then it said to go on at once (its writes are buffered, but that one is sent), and answered
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert answer.startswith(b"HTTP/1.1 200")
 
 
 def test_a_query_answers_stored_items_unchanged_and_leaves_them_so(aws_in_process: None) -> None:

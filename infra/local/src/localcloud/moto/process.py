@@ -11,6 +11,7 @@ import collections
 import contextlib
 import copy
 import functools
+import http
 import importlib
 import json
 import logging
@@ -180,6 +181,8 @@ def _keep_connections_alive() -> None:
     run_wsgi, send_header = handler_class.run_wsgi, handler_class.send_header
 
     def run_wsgi_keeping_the_connection(handler: Any) -> None:
+        # http.server has said 100 Continue already (`answer_expect_100`); werkzeug would again.
+        del handler.headers["Expect"]
         length = handler.headers.get("Content-Length") or "0"
         chunked = "chunked" in handler.headers.get("Transfer-Encoding", "").lower()
         if chunked or not length.isdigit():
@@ -200,10 +203,22 @@ def _keep_connections_alive() -> None:
         if not (closing and getattr(handler, "keeps_connection", False)):
             send_header(handler, keyword, value)
 
+    def answer_expect_100(handler: Any) -> bool:
+        # Sent now, not left in the buffer (below) while the client waits for it.
+        handler.send_response_only(http.HTTPStatus.CONTINUE)
+        handler.end_headers()
+        handler.wfile.flush()
+        return True
+
     handler_class.run_wsgi = run_wsgi_keeping_the_connection
     handler_class.send_header = send_header_keeping_the_connection
-    # A response is written as headers, then body: on a connection kept open, Nagle's algorithm
-    # holds the body back until the client's delayed ACK of the headers, 40 ms later.
+    handler_class.handle_expect_100 = answer_expect_100
+    # werkzeug writes a response as headers, then body, each straight to the socket. Buffered,
+    # both go out in one send when werkzeug flushes: the thread takes the interpreter lock back
+    # once after sending, not twice, and under load each taking queues behind the other threads
+    # (the body followed its headers by up to 40 ms). Nagle's algorithm stays off for what is
+    # still written in parts, a chunked response.
+    handler_class.wbufsize = -1
     handler_class.disable_nagle_algorithm = True
 
 
