@@ -11,7 +11,6 @@ import collections
 import contextlib
 import copy
 import functools
-import http
 import importlib
 import json
 import logging
@@ -179,6 +178,7 @@ def _keep_connections_alive() -> None:
     handler_class: Any = importlib.import_module("moto.moto_server.werkzeug_app").MotoRequestHandler
     limited_stream: Any = importlib.import_module("werkzeug.wsgi").LimitedStream
     run_wsgi, send_header = handler_class.run_wsgi, handler_class.send_header
+    expect_100 = handler_class.handle_expect_100
 
     def run_wsgi_keeping_the_connection(handler: Any) -> None:
         # http.server has said 100 Continue already (`answer_expect_100`); werkzeug would again.
@@ -205,10 +205,9 @@ def _keep_connections_alive() -> None:
 
     def answer_expect_100(handler: Any) -> bool:
         # Sent now, not left in the buffer (below) while the client waits for it.
-        handler.send_response_only(http.HTTPStatus.CONTINUE)
-        handler.end_headers()
+        accepted: bool = expect_100(handler)
         handler.wfile.flush()
-        return True
+        return accepted
 
     handler_class.run_wsgi = run_wsgi_keeping_the_connection
     handler_class.send_header = send_header_keeping_the_connection
