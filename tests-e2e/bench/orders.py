@@ -20,6 +20,10 @@ latency includes up to one poll interval of waiting. The customers run in a proc
 so they do not take turns with the local cloud for its interpreter lock; their CPU is counted
 with the shop's. First, a warm-up of two orders per customer at the target rate starts the
 environments that rate keeps busy, so cold starts are not in the figures.
+
+Last, how fast the machine was: a pure-Python loop timed before the shop starts and after it
+stops. A shared machine's speed moves by half within minutes (decision 0029), so the absolute
+figures of two runs compare only where those times are alike.
 """
 
 import json
@@ -33,6 +37,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
+from shop_bench import machine_speed_seconds
 from shop_e2e.client import PAYING_CARD, Customer, Stripe
 from shop_e2e.shop import local_shop
 
@@ -250,6 +255,7 @@ def figure(name: str, values: list[float]) -> str:
 
 
 def main() -> None:
+    speed_before = machine_speed_seconds()
     with (
         tempfile.TemporaryDirectory() as scratch,
         local_shop(Path(os.environ.get("BENCH_STATE_DIR") or scratch)) as (shop, _cloud),
@@ -277,6 +283,7 @@ def main() -> None:
         at_capacity = shop_as_customers(
             customers, shop, ORDERS_PER_CUSTOMER, CUSTOMERS, interval=INTERVAL / 2
         )
+    speed_after = machine_speed_seconds()
     parts = {part: seconds - parts_before.get(part, 0.0) for part, seconds in parts_after.items()}
     cpu = sum(parts.values())
 
@@ -330,6 +337,12 @@ def main() -> None:
     )
     if problem := problems_of(at_capacity):
         print(problem)
+    # A shared machine's speed moves by half within minutes; absolute figures of two runs compare
+    # only at like speeds.
+    print(
+        f"== machine speed: a 10-million-step Python loop took {speed_before:.2f} s before the"
+        f" runs and {speed_after:.2f} s after"
+    )
 
 
 # The customers' process imports this file again: only the bench's own run starts the shop.

@@ -5,6 +5,7 @@ from shop_bench import (
     compare_fresh_processes,
     fresh_process_cpu_seconds,
     fresh_process_seconds,
+    machine_speed_seconds,
     report,
 )
 
@@ -73,3 +74,11 @@ def test_a_report_prints_a_title_and_one_line_per_figure() -> None:
         "  a: 1.000 s vs baseline 1.000 s = 1.00x",
         "  b: 2.000 s vs baseline 1.000 s = 2.00x",
     ]
+
+
+def test_the_machine_speed_is_the_time_of_a_loop_and_grows_with_it() -> None:
+    # Given loops of ten times as many steps as each other
+    short, long = machine_speed_seconds(100_000), machine_speed_seconds(1_000_000)
+
+    # Then the longer one takes several times as long: the figure is the loop's work
+    assert 0 < short < long / 3

@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
+import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -25,6 +26,7 @@ __all__ = [
     "compare_fresh_processes",
     "fresh_process_cpu_seconds",
     "fresh_process_seconds",
+    "machine_speed_seconds",
     "report",
 ]
 
@@ -55,6 +57,18 @@ class Comparison:
             f"{self.name}: {self.subject_seconds * self.scale:.3f} {self.unit} vs baseline "
             f"{self.baseline_seconds * self.scale:.3f} {self.unit} = {self.ratio:.2f}x{target}{verdict}"
         )
+
+
+def machine_speed_seconds(steps: int = 10_000_000, *, repeats: int = 3) -> float:
+    """How long a pure-Python loop of `steps` takes on this machine now, at its fastest of
+    `repeats`: the yardstick that says whether absolute figures of two runs are comparable, as a
+    shared machine's speed moves from one minute to the next."""
+
+    def loop() -> None:
+        for _ in range(steps):
+            pass
+
+    return min(timeit.repeat(loop, number=1, repeat=repeats))
 
 
 def fresh_process_seconds(code: str, *, python: str = sys.executable) -> float:
