@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "MACHINE_SPEED_STEPS",
     "Comparison",
     "compare_calls",
     "compare_fresh_processes",
@@ -59,7 +60,11 @@ class Comparison:
         )
 
 
-def machine_speed_seconds(steps: int = 10_000_000, *, repeats: int = 3) -> float:
+# The steps of the yardstick loop: long enough to time, short enough to run before and after.
+MACHINE_SPEED_STEPS = 10_000_000
+
+
+def machine_speed_seconds(steps: int = MACHINE_SPEED_STEPS, *, repeats: int = 3) -> float:
     """How long a pure-Python loop of `steps` takes on this machine now, at its fastest of
     `repeats`: the yardstick that says whether absolute figures of two runs are comparable, as a
     shared machine's speed moves from one minute to the next."""
