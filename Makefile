@@ -56,6 +56,7 @@ lint: setup ## ruff, mypy (strict on libs/ and infra/), no service importing ano
 	@for member in $(MEMBERS); do \
 	  if [ -d $$member/tests ]; then echo "mypy $$member/tests"; (cd $$member && $(RUN) mypy --cache-dir ../../.mypy_cache tests); fi; \
 	done
+	@echo "mypy $(E2E)/bench"; cd $(E2E) && $(RUN) mypy --cache-dir ../.mypy_cache bench
 
 # The suites run side by side (TEST_JOBS at once, the longest first: the local cloud's, the
 # inventory's with its property on moto, the whole shop's): most of a suite's time is spent waiting

@@ -304,11 +304,11 @@ def main() -> None:
     print(figure("placeOrder -> payable (client secret visible)", payable))
     print(figure("confirm -> FULFILLMENT_REQUESTED", fulfilled))
     print(f"  {done} of {orders} fulfilled")
+    cores = os.cpu_count() or 1  # None where the count cannot be read
     print(
         f"  machine: {cpu / orders:.2f} CPU-seconds per order placed, {cpu / wall:.2f} of"
-        f" {os.cpu_count()} cores busy (moto, every function's runtime, the local cloud and the"
-        f" customers together); 5 orders/s needs at most {os.cpu_count() / 5:.2f} CPU-seconds"
-        " per order"
+        f" {cores} cores busy (moto, every function's runtime, the local cloud and the"
+        f" customers together); 5 orders/s needs at most {cores / 5:.2f} CPU-seconds per order"
     )
     print(
         "  CPU by part: "
